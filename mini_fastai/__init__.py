@@ -1,0 +1,16 @@
+"""Learn deep learning with PyTorch and the fastai training toolbox, from tensors to a DCGAN
+
+```python
+import torch, numpy as np
+from torch import nn
+import torch.nn.functional as F
+from mini_fastai.compat import *
+```
+
+```python
+# nbdev writes `__all__` from the names defined in exported cells; this module only re-exports,
+# so list every public name it holds.
+__all__ = [n for n in globals() if not n.startswith('_') and n not in ('In', 'Out', 'get_ipython', 'exit', 'quit')]
+```"""
+
+__version__ = "0.1.0"
