@@ -5,6 +5,7 @@ import torch, numpy as np
 from torch import nn
 import torch.nn.functional as F
 from mini_fastai.compat import *
+from mini_fastai.data import *
 ```
 
 ```python

@@ -7,13 +7,14 @@ Docs: https://mini-fastai.github.io/mini_fastai/index.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/index.ipynb #3436cbf1
+# %% ../nbs/index.ipynb #5a766b0c
 import torch, numpy as np
 from torch import nn
 import torch.nn.functional as F
 from .compat import *
+from .data import *
 
-# %% ../nbs/index.ipynb #955a9f57
+# %% ../nbs/index.ipynb #71ddf629
 # nbdev writes `__all__` from the names defined in exported cells; this module only re-exports,
 # so list every public name it holds.
 __all__ = [n for n in globals() if not n.startswith('_') and n not in ('In', 'Out', 'get_ipython', 'exit', 'quit')]
