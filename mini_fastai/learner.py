@@ -9,9 +9,10 @@ __all__ = ['CancelFitException', 'CancelEpochException', 'CancelTrainException',
            'CancelBackwardException', 'CancelStepException', 'camel2snake', 'class2attr', 'Callback', 'even_mults',
            'OptimWrapper', 'trainable_params', 'bn_bias_params', 'accuracy', 'error_rate', 'find_bs', 'Metric',
            'AvgMetric', 'AvgLoss', 'AvgSmoothLoss', 'Learner', 'TrainEvalCallback', 'format_time', 'Recorder', 'noop',
-           'ProgressCallback', 'synth_dbunch', 'RegModel', 'synth_learner']
+           'ProgressCallback', 'synth_dbunch', 'RegModel', 'synth_learner', 'GatherPredsCallback', 'PrettyString',
+           'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback']
 
-# %% ../nbs/05_learner.ipynb #1ede440a
+# %% ../nbs/05_learner.ipynb #43384acd
 import contextlib, copy, math, os, re, sys, tempfile, time, warnings
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,7 @@ from torch.optim import SGD, Adam, AdamW
 from fastcore.basics import patch
 from .data import DataLoaders, default_device, to_device, mnist_sample
 
-# %% ../nbs/05_learner.ipynb #b42e1f2a
+# %% ../nbs/05_learner.ipynb #afc4932c
 class CancelFitException(Exception):      "Stop training: skip to `after_fit`."
 class CancelEpochException(Exception):    "Skip the rest of this epoch: go to `after_epoch`."
 class CancelTrainException(Exception):    "Skip the rest of this training phase: go to `after_train`."
@@ -32,7 +33,7 @@ class CancelBatchException(Exception):    "Skip the rest of this batch: go to `a
 class CancelBackwardException(Exception): "Skip the backward pass of this batch."
 class CancelStepException(Exception):     "Skip the optimizer step of this batch."
 
-# %% ../nbs/05_learner.ipynb #0a3d4a6d
+# %% ../nbs/05_learner.ipynb #e51a78ba
 _events = ('after_create before_fit before_epoch before_train before_batch after_pred after_loss '
            'before_backward after_cancel_backward after_backward before_step after_cancel_step after_step '
            'after_cancel_batch after_batch after_cancel_train after_train before_validate after_cancel_validate '
@@ -40,7 +41,7 @@ _events = ('after_create before_fit before_epoch before_train before_batch after
 _inner_loop = ('before_batch after_pred after_loss before_backward after_cancel_backward after_backward '
                'before_step after_cancel_step after_step after_cancel_batch after_batch').split()
 
-# %% ../nbs/05_learner.ipynb #18f9b497
+# %% ../nbs/05_learner.ipynb #a09a2f32
 def camel2snake(name):
     "`'ActivationStats'` -> `'activation_stats'`."
     s = re.sub(r'(.)([A-Z][a-z]+)', r'\1_\2', name)
@@ -50,7 +51,7 @@ def class2attr(name, suffix='Callback'):
     "Snake-case `name` without `suffix`: the learner attribute of a callback class named `name`."
     return camel2snake(name[:-len(suffix)] if name.endswith(suffix) and name != suffix else name)
 
-# %% ../nbs/05_learner.ipynb #4ec28d39
+# %% ../nbs/05_learner.ipynb #870a0148
 class Callback:
     "Base class of callbacks: define methods named after events; read the learner's attributes directly."
     order, run, run_train, run_valid = 0, True, True, True
@@ -66,7 +67,7 @@ class Callback:
     def name(self): return class2attr(type(self).__name__)
     def __repr__(self): return type(self).__name__
 
-# %% ../nbs/05_learner.ipynb #710499b4
+# %% ../nbs/05_learner.ipynb #50c29a6f
 def _get_mom(g):
     if 'betas' in g: return g['betas'][0]
     return g.get('momentum', g.get('mom'))
@@ -88,7 +89,7 @@ def _set_hyper(g, name, v):
         else: g['sqr_mom'] = v
     else: g[name] = v
 
-# %% ../nbs/05_learner.ipynb #a0edbde6
+# %% ../nbs/05_learner.ipynb #f5965709
 def even_mults(start, stop, n):
     "`n` values from `start` to `stop`, evenly spaced on a log scale."
     if n == 1: return [stop]
@@ -138,7 +139,7 @@ class OptimWrapper:
     def set_hypers(self, **kwargs):
         for k, v in kwargs.items(): self.set_hyper(k, v)
 
-# %% ../nbs/05_learner.ipynb #3eb9d7c2
+# %% ../nbs/05_learner.ipynb #ecf232d9
 def trainable_params(m):
     "The parameters of `m` that require a gradient."
     return [p for p in m.parameters() if p.requires_grad]
@@ -153,7 +154,7 @@ def bn_bias_params(m):
             if isinstance(mod, _norm_types) or n == 'bias': res.append(p)
     return res
 
-# %% ../nbs/05_learner.ipynb #e0311b35
+# %% ../nbs/05_learner.ipynb #cbb6ce4e
 def accuracy(inp, targ, axis=-1):
     "Fraction of rows of `inp` whose arg-max is `targ`."
     return (inp.argmax(dim=axis) == targ).float().mean()
@@ -162,7 +163,7 @@ def error_rate(inp, targ, axis=-1):
     "1 - `accuracy`."
     return 1 - accuracy(inp, targ, axis=axis)
 
-# %% ../nbs/05_learner.ipynb #21c30385
+# %% ../nbs/05_learner.ipynb #184299e4
 def find_bs(yb):
     "The batch size of a tuple of targets."
     return len(yb[0]) if len(yb) and hasattr(yb[0], '__len__') else 1
@@ -207,7 +208,7 @@ class AvgLoss(Metric):
     @property
     def name(self): return 'loss'
 
-# %% ../nbs/05_learner.ipynb #75e2ee50
+# %% ../nbs/05_learner.ipynb #da1950a8
 class AvgSmoothLoss(Metric):
     "Exponential moving average of the batch losses, with bias correction."
     def __init__(self, beta=0.98): self.beta = beta
@@ -221,7 +222,7 @@ class AvgSmoothLoss(Metric):
     @property
     def name(self): return 'smooth_loss'
 
-# %% ../nbs/05_learner.ipynb #cf4cf93c
+# %% ../nbs/05_learner.ipynb #571e2f9c
 def _as_list(o): return [] if o is None else list(o) if isinstance(o, (list, tuple)) else [o]
 
 class Learner:
@@ -243,7 +244,7 @@ class Learner:
         self.add_cbs([TrainEvalCallback, Recorder, ProgressCallback] + _as_list(cbs))
         self('after_create')
 
-# %% ../nbs/05_learner.ipynb #9a7ffec5
+# %% ../nbs/05_learner.ipynb #868a5ef2
 @patch
 def add_cb(self:Learner, cb):
     "Add callback `cb` (an instance, or a class to instantiate); it becomes `self.<snake_name>` too."
@@ -296,7 +297,7 @@ def removed_cbs(self:Learner, cbs):
     try: yield self
     finally: self.add_cbs(cbs)
 
-# %% ../nbs/05_learner.ipynb #9b2750fd
+# %% ../nbs/05_learner.ipynb #da55e0ab
 @patch
 def _build_handlers(self:Learner):
     cbs = sorted(self.cbs, key=lambda cb: cb.order)
@@ -311,7 +312,7 @@ def __call__(self:Learner, event_name):
     if event_name == 'after_fit':
         for cb in self.cbs: cb.run = True
 
-# %% ../nbs/05_learner.ipynb #06e10d76
+# %% ../nbs/05_learner.ipynb #402acf02
 @patch
 def _with_events(self:Learner, f, event_type, ex):
     try: self(f'before_{event_type}'); f()
@@ -354,7 +355,7 @@ def all_batches(self:Learner):
     self.n_iter = len(self.dl)
     for i, b in enumerate(self.dl): self.one_batch(i, b)
 
-# %% ../nbs/05_learner.ipynb #bfac7c54
+# %% ../nbs/05_learner.ipynb #5d996c57
 @patch
 def _do_epoch_train(self:Learner):
     self.dl = self.dls.train
@@ -376,7 +377,7 @@ def _do_fit(self:Learner):
         self.epoch = epoch
         self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
-# %% ../nbs/05_learner.ipynb #1ad71e10
+# %% ../nbs/05_learner.ipynb #3121380c
 @patch
 def create_opt(self:Learner):
     "Create `self.opt`: the optimizer over the `splitter`'s layer groups, batch-norm and bias parameters kept apart."
@@ -429,7 +430,7 @@ def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False):
         self('after_fit')
         self._end_cleanup()
 
-# %% ../nbs/05_learner.ipynb #f0261e22
+# %% ../nbs/05_learner.ipynb #e2ce500d
 class TrainEvalCallback(Callback):
     "Switch the model between `train()` and `eval()`; keep `train_iter` and `pct_train` up to date."
     order, run_valid = -10, False
@@ -447,7 +448,7 @@ class TrainEvalCallback(Callback):
         self.model.eval()
         self.learn.training = False
 
-# %% ../nbs/05_learner.ipynb #fd7f1bb7
+# %% ../nbs/05_learner.ipynb #da59f0f2
 def _maybe_item(v): return v.item() if isinstance(v, torch.Tensor) else v
 
 def format_time(t):
@@ -495,6 +496,7 @@ class Recorder(Callback):
     def before_train(self):
         for m in self._train_mets[1:]: m.reset()
     def before_validate(self):
+        self.cancel_valid = False
         for m in self._valid_mets: m.reset()
     def after_batch(self):
         if not len(self.yb): return
@@ -522,7 +524,20 @@ class Recorder(Callback):
     def after_fit(self):
         if hasattr(self, 'log'): del self.log
 
-# %% ../nbs/05_learner.ipynb #48ee4456
+    def plot_loss(self, skip_start=5, with_valid=True, ax=None):
+        "Plot the smoothed training loss per batch (skipping the first `skip_start`) and the validation loss per epoch."
+        import matplotlib.pyplot as plt
+        if ax is None: _, ax = plt.subplots(figsize=(6, 4))
+        losses = torch.stack(self.losses).cpu().tolist() if self.losses else []
+        ax.plot(range(skip_start, len(losses)), losses[skip_start:], label='train (smoothed)')
+        if with_valid and self.valid_metrics and self.values:
+            col = self.metric_names.index('valid_loss') - 1
+            pts = [(it, v[col]) for it, v in zip(self.iters, self.values) if it >= skip_start and v[col] is not None]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', label='valid')
+        ax.set_xlabel('training batches'); ax.set_ylabel('loss'); ax.legend()
+        return ax
+
+# %% ../nbs/05_learner.ipynb #cda802e6
 def noop(*args, **kwargs):
     "Do nothing."
     return None
@@ -580,7 +595,7 @@ class ProgressCallback(Callback):
         if not hasattr(self, '_widths'): self._widths = [max(len(r), 9) for r in row]
         print('  '.join(r.ljust(w) for r, w in zip(row, self._widths)).rstrip())
 
-# %% ../nbs/05_learner.ipynb #bdc83712
+# %% ../nbs/05_learner.ipynb #0ebe685e
 @patch
 @contextlib.contextmanager
 def no_logging(self:Learner):
@@ -595,7 +610,7 @@ def no_bar(self:Learner):
     "Context manager: no progress bar (the table is still printed, as plain lists)."
     with self.removed_cbs(ProgressCallback): yield self
 
-# %% ../nbs/05_learner.ipynb #633220fc
+# %% ../nbs/05_learner.ipynb #3f37e086
 def _shapes(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
 
 def _devices(model, xb):
@@ -621,14 +636,17 @@ def check_one_batch(self:Learner):
             try: pred = self.model(*xb)
             except RuntimeError as e:
                 md, bd = _devices(self.model, xb)
-                if 'device' in str(e): raise RuntimeError(f"Model and data are on different devices: model parameters on {sorted(md)}, batch on {sorted(bd)}. Keep every tensor the model uses in parameters or buffers so `model.to(device)` moves it, or pass `device=`.") from e
+                if 'device' in str(e): raise RuntimeError(
+                    f"Model and data are on different devices: {e} (model parameters and buffers on {sorted(md)}, batch on {sorted(bd)}). "
+                    "`model.to(device)` moves only parameters and registered buffers: keep any other tensor the model uses "
+                    "in a buffer (`self.register_buffer(name, tensor)`), or pass `device=` to the Learner.") from e
                 raise
             if not len(yb): return
             y = yb[0]
             if isinstance(pred, torch.Tensor) and isinstance(y, torch.Tensor):
                 if pred.ndim and y.ndim and pred.shape[0] != y.shape[0]:
                     raise ValueError(f"The model's output has batch size {pred.shape[0]} but the targets have {y.shape[0]} (output shape {_shapes(pred)}, target shape {_shapes(y)}).")
-                if pred.is_floating_point() and y.is_floating_point() and pred.shape != y.shape:
+                if pred.is_floating_point() and y.is_floating_point() and pred.shape != y.shape and pred.numel() == y.numel():
                     raise ValueError(f"Loss/target shape mismatch: the model's output has shape {_shapes(pred)} but the targets have shape {_shapes(y)}; the loss would broadcast them and train on the wrong thing. Reshape one of them (e.g. `pred.squeeze(-1)` or `y.unsqueeze(-1)`).")
             try:
                 with warnings.catch_warnings():
@@ -644,7 +662,7 @@ def check_one_batch(self:Learner):
         self.model.train(was_training)
         self.xb, self.yb = (None,), (None,)
 
-# %% ../nbs/05_learner.ipynb #f217c287
+# %% ../nbs/05_learner.ipynb #a4599772
 def synth_dbunch(a=2, b=3, bs=16, n_train=10, n_valid=2, cuda=False):
     "`DataLoaders` of `n_train` (`n_valid`) batches of `bs` samples of `y = a*x + b + 0.1*noise`."
     def get_data(n):
@@ -666,4 +684,208 @@ def synth_learner(n_trn=10, n_val=2, cuda=False, lr=1e-3, data=None, model=None,
     if data is None: data = synth_dbunch(n_train=n_trn, n_valid=n_val, cuda=cuda)
     if model is None: model = RegModel()
     kwargs.setdefault('opt_func', partial(SGD, momentum=0.9))
-    return Learner(data, model, loss_func=nn.MSELoss(), lr=lr, **kwargs)
+    kwargs.setdefault('loss_func', nn.MSELoss())
+    return Learner(data, model, lr=lr, **kwargs)
+
+# %% ../nbs/05_learner.ipynb #bcfa7920
+@patch
+def validate(self:Learner, ds_idx=1, dl=None, cbs=None):
+    "Validation loss and metrics on `self.dls[ds_idx]` (or `dl`)."
+    with self.added_cbs(cbs), self.removed_cbs(ProgressCallback):
+        self.model.to(self.device)
+        try: self._do_epoch_validate(ds_idx, dl)
+        finally: self._end_cleanup()
+    return self.recorder.valid_values
+
+# %% ../nbs/05_learner.ipynb #21896dc8
+def _default_act(loss_func):
+    if isinstance(loss_func, nn.CrossEntropyLoss): return partial(F.softmax, dim=-1)
+    if isinstance(loss_func, nn.BCEWithLogitsLoss): return torch.sigmoid
+    return getattr(loss_func, 'activation', None)
+
+def _cpu(t): return t.detach().cpu() if isinstance(t, torch.Tensor) else t
+
+class GatherPredsCallback(Callback):
+    "Collect inputs, predictions, targets and per-item losses during validation."
+    order = 100
+    def __init__(self, with_input=False, with_loss=False, item_loss_func=None):
+        self.with_input, self.with_loss, self.item_loss_func = with_input, with_loss, item_loss_func
+    def before_validate(self): self.inputs, self.preds, self.targets, self.losses = [], [], [], []
+    def after_batch(self):
+        if self.with_input: self.inputs.append(_cpu(self.xb[0]))
+        self.preds.append(_cpu(self.pred))
+        if len(self.yb):
+            self.targets.append(_cpu(self.yb[0]))
+            if self.with_loss: self.losses.append(_cpu(self.item_loss_func(self.pred, *self.yb)))
+
+def _item_loss_func(loss_func):
+    if not hasattr(loss_func, 'reduction'):
+        raise ValueError(f"with_loss=True needs a loss function with a `reduction` attribute (like nn.CrossEntropyLoss()), got {loss_func!r}")
+    lf = copy.copy(loss_func)
+    lf.reduction = 'none'
+    return lf
+
+@patch
+def get_preds(self:Learner, ds_idx=1, dl=None, with_input=False, with_loss=False, act=None):
+    "Predictions and targets on `self.dls[ds_idx]` (or `dl`); optionally the inputs first and the per-item losses last."
+    if dl is None: dl = self.dls[ds_idx]
+    act = _default_act(self.loss_func) if act is None else act
+    cb = GatherPredsCallback(with_input, with_loss, _item_loss_func(self.loss_func) if with_loss else None)
+    with self.no_logging(): self.validate(dl=dl, cbs=cb)
+    preds = torch.cat(cb.preds)
+    if act is not None: preds = act(preds)
+    res = ([torch.cat(cb.inputs)] if with_input else []) + [preds, torch.cat(cb.targets) if cb.targets else None]
+    if with_loss: res.append(torch.cat(cb.losses))
+    return tuple(res)
+
+# %% ../nbs/05_learner.ipynb #311b7769
+@patch
+def predict(self:Learner, item):
+    "Prediction for one input `item` (no batch dimension): `(decoded, decoded_tensor, output)`."
+    dl = DataLoader(TensorDataset(torch.as_tensor(item)[None]), batch_size=1)
+    preds, _ = self.get_preds(dl=dl)
+    out = preds[0]
+    dec = out.argmax(-1) if isinstance(self.loss_func, nn.CrossEntropyLoss) else out
+    return (dec.item() if dec.numel() == 1 else dec), dec, out
+
+# %% ../nbs/05_learner.ipynb #6ef4bfe4
+class PrettyString(str):
+    "A `str` that shows itself without quotes."
+    def __repr__(self): return str(self)
+
+def _fmt_shape(t):
+    if isinstance(t, torch.Tensor): return ' x '.join(str(s) for s in t.shape)
+    if isinstance(t, (list, tuple)) and len(t): return _fmt_shape(t[0])
+    return ''
+
+@patch
+def summary(self:Learner):
+    "Per-layer output shapes and parameter counts for one batch, totals, optimizer, loss function and callbacks."
+    with torch.random.fork_rng(devices=[]): b = next(iter(self.dls.train))
+    self._split(to_device(b, self.device))
+    xb = self.xb
+    self.model.to(self.device)
+    rows, hooks, was_training = [], [], self.model.training
+    def hook(m, i, o):
+        ps = list(m.parameters(recurse=False))
+        rows.append((type(m).__name__, _fmt_shape(o), sum(p.numel() for p in ps), any(p.requires_grad for p in ps) if ps else None))
+    try:
+        for m in self.model.modules():
+            if not list(m.children()) or list(m.parameters(recurse=False)): hooks.append(m.register_forward_hook(hook))
+        self.model.eval()
+        with torch.no_grad(): self.model(*xb)
+    finally:
+        for h in hooks: h.remove()
+        self.model.train(was_training)
+        self._end_cleanup()
+    ps = list(self.model.parameters())
+    total, trainable = sum(p.numel() for p in ps), sum(p.numel() for p in ps if p.requires_grad)
+    line = '=' * 72
+    res = [f"{type(self.model).__name__} (Input shape: {_fmt_shape(xb[0])})", line,
+           f"{'Layer (type)':<24}{'Output Shape':<24}{'Param #':<12}{'Trainable':<10}", line]
+    for name, shape, n, tr in rows:
+        res.append(f"{name:<24}{shape:<24}{(f'{n:,}' if n else ''):<12}{('' if tr is None else str(tr)):<10}".rstrip())
+    res += [line, f"Total params: {total:,}", f"Total trainable params: {trainable:,}",
+            f"Total non-trainable params: {total - trainable:,}", "",
+            f"Optimizer used: {self.opt_func}", f"Loss function: {self.loss_func}", "", "Callbacks:"]
+    res += [f"  - {type(cb).__name__}" for cb in sorted(self.cbs, key=lambda cb: cb.order)]
+    return PrettyString('\n'.join(res))
+
+# %% ../nbs/05_learner.ipynb #59bf8bf1
+@patch
+def _model_file(self:Learner, file):
+    file = Path(file)
+    return file if file.suffix == '.pth' else self.path / self.model_dir / f'{file}.pth'
+
+@patch
+def save(self:Learner, file, with_opt=True):
+    "Save model (and optimizer) state to `self.path/self.model_dir/file.pth`, atomically; return the path."
+    path = self._model_file(file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {'model': self.model.state_dict()}
+    if with_opt and self.opt is not None: state['opt'] = self.opt.state_dict()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f: torch.save(state, f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError): os.remove(tmp)
+        raise
+    return path
+
+@patch
+def load(self:Learner, file, device=None, with_opt=True, strict=True):
+    "Load model (and optimizer) state saved by `save`, or a plain `state_dict`."
+    path = self._model_file(file)
+    if not path.exists(): raise FileNotFoundError(f"No saved model at {path}")
+    state = torch.load(path, map_location=device if device is not None else self.device, weights_only=True)
+    has_opt = set(state) == {'model', 'opt'}
+    self.model.load_state_dict(state['model'] if 'model' in state else state, strict=strict)
+    if with_opt and has_opt:
+        if self.opt is None: self.create_opt()
+        try: self.opt.load_state_dict(state['opt'])
+        except ValueError as e: warnings.warn(f"Could not load the optimizer state from {path}: {e}")
+    return self
+
+# %% ../nbs/05_learner.ipynb #17c2ec71
+import operator
+
+class TrackerCallback(Callback):
+    "Track the best value of `monitor` in the epoch table; `self.new_best` after each epoch."
+    order = 60
+    def __init__(self, monitor='valid_loss', comp=None, min_delta=0., reset_on_fit=True):
+        if comp is None: comp = operator.lt if 'loss' in monitor or 'error' in monitor else operator.gt
+        self.monitor, self.comp, self.reset_on_fit, self.best = monitor, comp, reset_on_fit, None
+        self.min_delta = -abs(min_delta) if comp(0, 1) else abs(min_delta)  # lower is better: must drop by min_delta
+    def before_fit(self):
+        if self.reset_on_fit or self.best is None: self.best = float('inf') if self.comp(0, 1) else -float('inf')
+        names = self.recorder.metric_names[1:-1] if self.recorder.add_time else self.recorder.metric_names[1:]
+        if self.monitor not in names:
+            raise ValueError(f"{type(self).__name__} cannot monitor {self.monitor!r}: the epoch table has {names}")
+        self.idx = names.index(self.monitor)
+    def after_epoch(self):
+        val = self.recorder.values[-1][self.idx]
+        self.new_best = val is not None and self.comp(val - self.min_delta, self.best)
+        if self.new_best: self.best = val
+
+class SaveModelCallback(TrackerCallback):
+    "Save the model at each improvement of `monitor` (or every epoch) and load the best one at the end."
+    def __init__(self, monitor='valid_loss', comp=None, min_delta=0., fname='model', every_epoch=False,
+                 at_end=False, with_opt=False, reset_on_fit=True):
+        super().__init__(monitor, comp, min_delta, reset_on_fit)
+        self.fname, self.every_epoch, self.at_end, self.with_opt = fname, every_epoch, at_end, with_opt
+    def before_fit(self):
+        super().before_fit()
+        self.saved = False
+    def _save(self, name):
+        self.learn.save(name, with_opt=self.with_opt)
+        self.saved = True
+    def after_epoch(self):
+        if self.every_epoch:
+            if self.epoch % int(self.every_epoch) == 0: self._save(f'{self.fname}_{self.epoch}')
+            return
+        super().after_epoch()
+        if self.new_best:
+            if self.learn.logger is not noop: print(f'Better model found at epoch {self.epoch} with {self.monitor} value: {self.best}.')
+            self._save(self.fname)
+    def after_fit(self):
+        if self.at_end: self._save(self.fname)
+        elif not self.every_epoch and self.saved: self.learn.load(self.fname, with_opt=self.with_opt)
+
+class EarlyStoppingCallback(TrackerCallback):
+    "Stop training when `monitor` has not improved for `patience` epochs."
+    def __init__(self, monitor='valid_loss', comp=None, min_delta=0., patience=1, reset_on_fit=True):
+        super().__init__(monitor, comp, min_delta, reset_on_fit)
+        self.patience = patience
+    def before_fit(self):
+        self.wait = 0
+        super().before_fit()
+    def after_epoch(self):
+        super().after_epoch()
+        if self.new_best: self.wait = 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                if self.learn.logger is not noop: print(f'No improvement since epoch {self.epoch - self.wait}: early stopping')
+                raise CancelFitException()
