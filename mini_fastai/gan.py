@@ -8,27 +8,27 @@ Docs: https://mini-fastai.github.io/mini_fastai/gan.html.md"""
 __all__ = ['GAN_RECORDS', 'dcgan_hparams', 'Generator', 'Discriminator', 'weights_init', 'GANTrainer', 'fit_gan',
            'save_generator', 'load_generator']
 
-# %% ../nbs/10_gan.ipynb #114d4d8c
+# %% ../nbs/10_gan.ipynb #68d9ea63
 import math, os, tempfile
 from pathlib import Path
 import torch
 from torch import nn
 from .data import default_device
 
-# %% ../nbs/10_gan.ipynb #66f70e3d
+# %% ../nbs/10_gan.ipynb #3c227f64
 def dcgan_hparams(full_size=False):
     "DCGAN hyper-parameters: the paper's 64×64 ones (`full_size=True`) or a small set that trains on a CPU in seconds."
-    if full_size: return dict(nz=100, ngf=64, ndf=64, img_size=64, bs=128, lr=2e-4, beta1=0.5, n_epoch=5)
-    return dict(nz=100, ngf=16, ndf=16, img_size=32, bs=32, lr=2e-4, beta1=0.5, n_epoch=3)
+    if full_size: return dict(nz=100, ngf=64, ndf=64, img_size=64, bs=128, lr=2e-4, beta1=0.5, n_epoch=5, n_train=None)
+    return dict(nz=100, ngf=16, ndf=16, img_size=32, bs=32, lr=2e-4, beta1=0.5, n_epoch=6, n_train=2000)
 
-# %% ../nbs/10_gan.ipynb #d14d21f8
+# %% ../nbs/10_gan.ipynb #e00b5bda
 def _n_doublings(img_size):
     "How many stride-2 layers take a 4×4 map to `img_size`×`img_size`; checks that `img_size` is a power of two ≥ 16."
     if isinstance(img_size, bool) or not isinstance(img_size, int) or img_size < 16 or img_size & (img_size - 1):
         raise ValueError(f"img_size must be a power of two of at least 16 (16, 32, 64, 128, ...), got {img_size!r}")
     return int(math.log2(img_size)) - 2
 
-# %% ../nbs/10_gan.ipynb #ac477504
+# %% ../nbs/10_gan.ipynb #606473f3
 class Generator(nn.Module):
     "DCGAN generator: noise `[B, nz, 1, 1]` → images `[B, nc, img_size, img_size]` in [-1, 1]."
     def __init__(self, nz=100, ngf=64, nc=3, img_size=64):
@@ -47,7 +47,7 @@ class Generator(nn.Module):
             raise ValueError(f"Generator expects noise of shape [B, {self.nz}, 1, 1], got {list(z.shape)}")
         return self.main(z)
 
-# %% ../nbs/10_gan.ipynb #c9140a55
+# %% ../nbs/10_gan.ipynb #98fb87f6
 class Discriminator(nn.Module):
     "DCGAN discriminator: images `[B, nc, img_size, img_size]` → probabilities `[B]` that they are real."
     def __init__(self, nc=3, ndf=64, img_size=64):
@@ -67,7 +67,7 @@ class Discriminator(nn.Module):
                              f"got {list(x.shape)}")
         return self.main(x).view(-1)
 
-# %% ../nbs/10_gan.ipynb #8318be47
+# %% ../nbs/10_gan.ipynb #d40724e5
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
@@ -78,7 +78,7 @@ def weights_init(m):
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
 
-# %% ../nbs/10_gan.ipynb #dc4a7d8e
+# %% ../nbs/10_gan.ipynb #97b031c3
 GAN_RECORDS = ('Loss_D', 'Loss_G', 'D_x', 'D_G_z1', 'D_G_z2')
 
 class GANTrainer:
@@ -97,7 +97,7 @@ class GANTrainer:
         self.records = {k: [] for k in GAN_RECORDS}
         self.grids, self.epoch = [], 0
 
-# %% ../nbs/10_gan.ipynb #d89a836d
+# %% ../nbs/10_gan.ipynb #3bb09359
 from fastcore.basics import patch
 
 @patch
@@ -114,7 +114,7 @@ def d_step(self: GANTrainer, real):
     self.opt_d.step()
     return fake, err_real + err_fake, out_real.mean(), out_fake.mean()
 
-# %% ../nbs/10_gan.ipynb #b06423f8
+# %% ../nbs/10_gan.ipynb #827f20d3
 @patch
 def g_step(self: GANTrainer, fake):
     "Generator update: make the (just updated) `D` call `fake` real; returns `(Loss_G, D_G_z2)`."
@@ -125,7 +125,7 @@ def g_step(self: GANTrainer, fake):
     self.opt_g.step()
     return err, out.mean()
 
-# %% ../nbs/10_gan.ipynb #9e40bc60
+# %% ../nbs/10_gan.ipynb #2c9cffcf
 @patch
 def one_batch(self: GANTrainer, real):
     "One discriminator step and one generator step; returns the five records as a tensor."
@@ -133,7 +133,7 @@ def one_batch(self: GANTrainer, real):
     loss_g, d_g_z2 = self.g_step(fake)
     return torch.stack([loss_d, loss_g, d_x, d_g_z1, d_g_z2]).detach()
 
-# %% ../nbs/10_gan.ipynb #d396e0b0
+# %% ../nbs/10_gan.ipynb #fbca485e
 @patch
 @torch.no_grad()
 def sample(self: GANTrainer, noise=None):
@@ -151,7 +151,7 @@ def fixed_grid(self: GANTrainer, nrow=8):
     tv = import_torchvision()
     return tv.utils.make_grid(self.sample(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1))
 
-# %% ../nbs/10_gan.ipynb #3e0e3def
+# %% ../nbs/10_gan.ipynb #4fc05572
 def _batch_images(b):
     "The images of a batch: `x` from `(x, y)`, `(x,)` or a bare tensor."
     return b[0] if isinstance(b, (list, tuple)) else b
@@ -183,12 +183,12 @@ def fit(self: GANTrainer, n_epoch, show=True):
         self.G.train(modes[0]); self.D.train(modes[1])
     return self
 
-# %% ../nbs/10_gan.ipynb #eb7b4bc8
+# %% ../nbs/10_gan.ipynb #0390a712
 def fit_gan(G, D, dl, n_epoch, lr=2e-4, beta1=0.5, nz=None, fixed_noise=None, device=None, show=True):
     "Train `G` against `D` on the images of `dl` for `n_epoch` epochs; returns the `GANTrainer`."
     return GANTrainer(G, D, dl, lr=lr, beta1=beta1, nz=nz, fixed_noise=fixed_noise, device=device).fit(n_epoch, show=show)
 
-# %% ../nbs/10_gan.ipynb #658a8342
+# %% ../nbs/10_gan.ipynb #30e4b891
 @patch
 def plot_losses(self: GANTrainer, ax=None):
     "Plot `Loss_D` and `Loss_G` against the iteration."
@@ -210,19 +210,21 @@ def plot_probs(self: GANTrainer, ax=None):
     ax.set_title("The discriminator's answers"); ax.legend()
     return ax
 
-# %% ../nbs/10_gan.ipynb #aa2179f6
+# %% ../nbs/10_gan.ipynb #63fb4025
 @patch
-def show_grids(self: GANTrainer, figsize=None):
-    "Show the fixed-noise grid recorded after each epoch, side by side."
+def show_grids(self: GANTrainer, ncols=3, imsize=4):
+    "Show the fixed-noise grid recorded after each epoch, `ncols` to a row."
     import matplotlib.pyplot as plt
     n = len(self.grids)
     if n == 0: raise ValueError("no grid to show yet: call `fit` first")
-    fig, axs = plt.subplots(1, n, figsize=figsize or (4 * n, 4), squeeze=False)
-    for i, (ax, g) in enumerate(zip(axs[0], self.grids)):
-        ax.imshow(g.permute(1, 2, 0).numpy()); ax.set_title(f'after epoch {i + 1}'); ax.axis('off')
-    return axs[0]
+    nrows, ncols = math.ceil(n / ncols), min(n, ncols)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(imsize * ncols, imsize * nrows), squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    for i, (ax, g) in enumerate(zip(axs.flat, self.grids)):
+        ax.imshow(g.permute(1, 2, 0).numpy()); ax.set_title(f'after epoch {i + 1}')
+    return axs
 
-# %% ../nbs/10_gan.ipynb #0377d01b
+# %% ../nbs/10_gan.ipynb #89a64eb5
 def _generator_config(G): return dict(nz=G.nz, ngf=G.ngf, nc=G.nc, img_size=G.img_size)
 
 def save_generator(G, path):
@@ -238,7 +240,7 @@ def save_generator(G, path):
         if os.path.exists(tmp): os.remove(tmp)
     return path
 
-# %% ../nbs/10_gan.ipynb #1af7712c
+# %% ../nbs/10_gan.ipynb #a0fa7b30
 def load_generator(path, G=None, map_location='cpu'):
     "Load a generator saved by `save_generator`, into `G` or a new `Generator`; returned in eval mode."
     state = torch.load(path, map_location=map_location, weights_only=True)
