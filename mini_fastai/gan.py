@@ -8,27 +8,28 @@ Docs: https://mini-fastai.github.io/mini_fastai/gan.html.md"""
 __all__ = ['GAN_RECORDS', 'dcgan_hparams', 'Generator', 'Discriminator', 'weights_init', 'GANTrainer', 'fit_gan',
            'save_generator', 'load_generator']
 
-# %% ../nbs/10_gan.ipynb #68d9ea63
+# %% ../nbs/10_gan.ipynb #099cbbf8
 import math, os, tempfile
 from pathlib import Path
 import torch
 from torch import nn
+from fastcore.basics import patch
 from .data import default_device
 
-# %% ../nbs/10_gan.ipynb #3c227f64
+# %% ../nbs/10_gan.ipynb #7531f621
 def dcgan_hparams(full_size=False):
     "DCGAN hyper-parameters: the paper's 64×64 ones (`full_size=True`) or a small set that trains on a CPU in seconds."
     if full_size: return dict(nz=100, ngf=64, ndf=64, img_size=64, bs=128, lr=2e-4, beta1=0.5, n_epoch=5, n_train=None)
     return dict(nz=100, ngf=16, ndf=16, img_size=32, bs=32, lr=2e-4, beta1=0.5, n_epoch=6, n_train=2000)
 
-# %% ../nbs/10_gan.ipynb #e00b5bda
+# %% ../nbs/10_gan.ipynb #63dec891
 def _n_doublings(img_size):
     "How many stride-2 layers take a 4×4 map to `img_size`×`img_size`; checks that `img_size` is a power of two ≥ 16."
     if isinstance(img_size, bool) or not isinstance(img_size, int) or img_size < 16 or img_size & (img_size - 1):
         raise ValueError(f"img_size must be a power of two of at least 16 (16, 32, 64, 128, ...), got {img_size!r}")
     return int(math.log2(img_size)) - 2
 
-# %% ../nbs/10_gan.ipynb #606473f3
+# %% ../nbs/10_gan.ipynb #a2d0defc
 class Generator(nn.Module):
     "DCGAN generator: noise `[B, nz, 1, 1]` → images `[B, nc, img_size, img_size]` in [-1, 1]."
     def __init__(self, nz=100, ngf=64, nc=3, img_size=64):
@@ -47,7 +48,7 @@ class Generator(nn.Module):
             raise ValueError(f"Generator expects noise of shape [B, {self.nz}, 1, 1], got {list(z.shape)}")
         return self.main(z)
 
-# %% ../nbs/10_gan.ipynb #98fb87f6
+# %% ../nbs/10_gan.ipynb #e9b257e8
 class Discriminator(nn.Module):
     "DCGAN discriminator: images `[B, nc, img_size, img_size]` → probabilities `[B]` that they are real."
     def __init__(self, nc=3, ndf=64, img_size=64):
@@ -67,7 +68,7 @@ class Discriminator(nn.Module):
                              f"got {list(x.shape)}")
         return self.main(x).view(-1)
 
-# %% ../nbs/10_gan.ipynb #d40724e5
+# %% ../nbs/10_gan.ipynb #32e59fe3
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
@@ -78,16 +79,20 @@ def weights_init(m):
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
 
-# %% ../nbs/10_gan.ipynb #97b031c3
+# %% ../nbs/10_gan.ipynb #d730c418
 GAN_RECORDS = ('Loss_D', 'Loss_G', 'D_x', 'D_G_z1', 'D_G_z2')
 
 class GANTrainer:
     "Train generator `G` against discriminator `D` on the images of `dl`, the DCGAN way."
     def __init__(self, G, D, dl, lr=2e-4, beta1=0.5, nz=None, fixed_noise=None, n_samples=64,
                  real_label=1., fake_label=0., device=None):
+        shape = lambda m: (getattr(m, 'nc', None), getattr(m, 'img_size', None))
+        if None not in shape(G) + shape(D) and shape(G) != shape(D):
+            raise ValueError(f"G makes images with (nc, img_size) = {shape(G)} but D expects {shape(D)}")
+        self.nz = getattr(G, 'nz', None) if nz is None else nz
+        if self.nz is None: raise ValueError("pass `nz`, the length of G's noise vectors (G has no `nz` attribute)")
         self.device = default_device() if device is None else torch.device(device)
         self.G, self.D, self.dl = G.to(self.device), D.to(self.device), dl
-        self.nz = G.nz if nz is None else nz
         self.real_label, self.fake_label = real_label, fake_label
         self.crit = nn.BCELoss()
         self.opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(beta1, 0.999))
@@ -97,9 +102,7 @@ class GANTrainer:
         self.records = {k: [] for k in GAN_RECORDS}
         self.grids, self.epoch = [], 0
 
-# %% ../nbs/10_gan.ipynb #3bb09359
-from fastcore.basics import patch
-
+# %% ../nbs/10_gan.ipynb #58ff8f78
 @patch
 def d_step(self: GANTrainer, real):
     "Discriminator update on a batch of `real` images; returns `(fake, Loss_D, D_x, D_G_z1)`."
@@ -114,7 +117,7 @@ def d_step(self: GANTrainer, real):
     self.opt_d.step()
     return fake, err_real + err_fake, out_real.mean(), out_fake.mean()
 
-# %% ../nbs/10_gan.ipynb #827f20d3
+# %% ../nbs/10_gan.ipynb #fcc1edf8
 @patch
 def g_step(self: GANTrainer, fake):
     "Generator update: make the (just updated) `D` call `fake` real; returns `(Loss_G, D_G_z2)`."
@@ -125,7 +128,7 @@ def g_step(self: GANTrainer, fake):
     self.opt_g.step()
     return err, out.mean()
 
-# %% ../nbs/10_gan.ipynb #2c9cffcf
+# %% ../nbs/10_gan.ipynb #d2d89dd8
 @patch
 def one_batch(self: GANTrainer, real):
     "One discriminator step and one generator step; returns the five records as a tensor."
@@ -133,7 +136,7 @@ def one_batch(self: GANTrainer, real):
     loss_g, d_g_z2 = self.g_step(fake)
     return torch.stack([loss_d, loss_g, d_x, d_g_z1, d_g_z2]).detach()
 
-# %% ../nbs/10_gan.ipynb #fbca485e
+# %% ../nbs/10_gan.ipynb #cd6e6988
 @patch
 @torch.no_grad()
 def sample(self: GANTrainer, noise=None):
@@ -151,7 +154,7 @@ def fixed_grid(self: GANTrainer, nrow=8):
     tv = import_torchvision()
     return tv.utils.make_grid(self.sample(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1))
 
-# %% ../nbs/10_gan.ipynb #4fc05572
+# %% ../nbs/10_gan.ipynb #432c1b95
 def _batch_images(b):
     "The images of a batch: `x` from `(x, y)`, `(x,)` or a bare tensor."
     return b[0] if isinstance(b, (list, tuple)) else b
@@ -183,12 +186,12 @@ def fit(self: GANTrainer, n_epoch, show=True):
         self.G.train(modes[0]); self.D.train(modes[1])
     return self
 
-# %% ../nbs/10_gan.ipynb #0390a712
+# %% ../nbs/10_gan.ipynb #1fe58761
 def fit_gan(G, D, dl, n_epoch, lr=2e-4, beta1=0.5, nz=None, fixed_noise=None, device=None, show=True):
     "Train `G` against `D` on the images of `dl` for `n_epoch` epochs; returns the `GANTrainer`."
     return GANTrainer(G, D, dl, lr=lr, beta1=beta1, nz=nz, fixed_noise=fixed_noise, device=device).fit(n_epoch, show=show)
 
-# %% ../nbs/10_gan.ipynb #30e4b891
+# %% ../nbs/10_gan.ipynb #3f5c23e9
 @patch
 def plot_losses(self: GANTrainer, ax=None):
     "Plot `Loss_D` and `Loss_G` against the iteration."
@@ -210,7 +213,7 @@ def plot_probs(self: GANTrainer, ax=None):
     ax.set_title("The discriminator's answers"); ax.legend()
     return ax
 
-# %% ../nbs/10_gan.ipynb #63fb4025
+# %% ../nbs/10_gan.ipynb #81451031
 @patch
 def show_grids(self: GANTrainer, ncols=3, imsize=4):
     "Show the fixed-noise grid recorded after each epoch, `ncols` to a row."
@@ -224,7 +227,7 @@ def show_grids(self: GANTrainer, ncols=3, imsize=4):
         ax.imshow(g.permute(1, 2, 0).numpy()); ax.set_title(f'after epoch {i + 1}')
     return axs
 
-# %% ../nbs/10_gan.ipynb #89a64eb5
+# %% ../nbs/10_gan.ipynb #184fa14f
 def _generator_config(G): return dict(nz=G.nz, ngf=G.ngf, nc=G.nc, img_size=G.img_size)
 
 def save_generator(G, path):
@@ -240,7 +243,7 @@ def save_generator(G, path):
         if os.path.exists(tmp): os.remove(tmp)
     return path
 
-# %% ../nbs/10_gan.ipynb #a0fa7b30
+# %% ../nbs/10_gan.ipynb #643edf9f
 def load_generator(path, G=None, map_location='cpu'):
     "Load a generator saved by `save_generator`, into `G` or a new `Generator`; returned in eval mode."
     state = torch.load(path, map_location=map_location, weights_only=True)
