@@ -307,4 +307,12 @@ d = { 'settings': { 'branch': 'main',
                                      'mini_fastai.learner.noop': ('learner.html#noop', 'mini_fastai/learner.py'),
                                      'mini_fastai.learner.synth_dbunch': ('learner.html#synth_dbunch', 'mini_fastai/learner.py'),
                                      'mini_fastai.learner.synth_learner': ('learner.html#synth_learner', 'mini_fastai/learner.py'),
-                                     'mini_fastai.learner.trainable_params': ('learner.html#trainable_params', 'mini_fastai/learner.py')}}}
+                                     'mini_fastai.learner.trainable_params': ('learner.html#trainable_params', 'mini_fastai/learner.py')},
+            'mini_fastai.lenet': { 'mini_fastai.lenet.LeNet': ('lenet.html#lenet', 'mini_fastai/lenet.py'),
+                                   'mini_fastai.lenet.LeNet.__init__': ('lenet.html#lenet.__init__', 'mini_fastai/lenet.py'),
+                                   'mini_fastai.lenet.LeNet.forward': ('lenet.html#lenet.forward', 'mini_fastai/lenet.py'),
+                                   'mini_fastai.lenet._lenet_side': ('lenet.html#_lenet_side', 'mini_fastai/lenet.py'),
+                                   'mini_fastai.lenet.confusion_matrix': ('lenet.html#confusion_matrix', 'mini_fastai/lenet.py'),
+                                   'mini_fastai.lenet.per_class_accuracy': ('lenet.html#per_class_accuracy', 'mini_fastai/lenet.py'),
+                                   'mini_fastai.lenet.plot_confusion_matrix': ( 'lenet.html#plot_confusion_matrix',
+                                                                                'mini_fastai/lenet.py')}}}
