@@ -7,11 +7,11 @@ Docs: https://mini-fastai.github.io/mini_fastai/compat.html.md"""
 # %% auto #0
 __all__ = ['TORCHVISION_OP_SCHEMAS', 'import_torchvision']
 
-# %% ../nbs/00_compat.ipynb #ab0522d3
+# %% ../nbs/00_compat.ipynb #19bd9432
 import importlib, re, sys
 import torch
 
-# %% ../nbs/00_compat.ipynb #6cae73d1
+# %% ../nbs/00_compat.ipynb #192c5c76
 # Schemas of torchvision's custom operators, as declared in its C++ sources (csrc/ops/*.cpp).
 TORCHVISION_OP_SCHEMAS = {
     'nms':  'nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor',
@@ -21,7 +21,7 @@ TORCHVISION_OP_SCHEMAS = {
 _MISSING_OP = re.compile(r"operator torchvision::(\w+) does not exist")
 _torchvision_lib = None  # keeps the `torch.library.Library` alive: dropping it would undo the definitions
 
-# %% ../nbs/00_compat.ipynb #b57fad7b
+# %% ../nbs/00_compat.ipynb #4b5970a5
 def _define_op(name):
     "Declare the schema of the missing torchvision operator `name`."
     global _torchvision_lib
@@ -35,7 +35,7 @@ def _forget_torchvision():
     "Drop a half-imported torchvision from `sys.modules` so the next import starts clean."
     for k in [k for k in sys.modules if k == 'torchvision' or k.startswith('torchvision.')]: del sys.modules[k]
 
-# %% ../nbs/00_compat.ipynb #914f1af5
+# %% ../nbs/00_compat.ipynb #54fccb1e
 def import_torchvision():
     "Import and return `torchvision`, declaring missing operator schemas only if the import fails for that reason."
     if 'torchvision' in sys.modules and hasattr(sys.modules['torchvision'], 'transforms'):
@@ -49,7 +49,7 @@ def import_torchvision():
             _define_op(m.group(1))
     raise RuntimeError("could not import torchvision after declaring its missing operator schemas")
 
-# %% ../nbs/00_compat.ipynb #969b3b11
+# %% ../nbs/00_compat.ipynb #5c1e8af4
 def __getattr__(name):
     if name == 'torchvision': return import_torchvision()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

