@@ -1,0 +1,146 @@
+"`untar_data` against an HTTP server on 127.0.0.1 serving archives built by the tests: no internet needed."
+import hashlib, http.server, io, os, socket, tarfile, threading
+from pathlib import Path
+import pytest
+from mini_fastai.data import untar_data, data_home
+
+def make_tgz(members):
+    "Bytes of a .tgz holding `members`: (name, bytes) for files, (name, '->', target) for symlinks, (name, '=>', target) for hard links, (name, 'fifo')."
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w:gz') as tf:
+        for m in members:
+            info = tarfile.TarInfo(m[0])
+            if len(m) == 3: info.type, info.linkname = (tarfile.SYMTYPE if m[1] == '->' else tarfile.LNKTYPE), m[2]
+            elif m[1] == 'fifo': info.type = tarfile.FIFOTYPE
+            else: info.size = len(m[1])
+            tf.addfile(info, io.BytesIO(m[1]) if info.isfile() else None)
+    return buf.getvalue()
+
+GOOD = make_tgz([('digits/train/3/a.png', b'three'), ('digits/valid/7/b.png', b'seven')])
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    routes, hits = {}, {}  # path -> (body, how), path -> number of requests
+    def log_message(self, *args): pass
+    def do_GET(self):
+        Handler.hits[self.path] = Handler.hits.get(self.path, 0) + 1
+        if self.path not in Handler.routes: return self.send_error(404)
+        body, how = Handler.routes[self.path]
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body) + (1000 if how == 'short' else 0)))
+        self.end_headers()
+        if how == 'cut':  # half the body, then the connection is reset
+            self.wfile.write(body[:len(body) // 2]); self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+            self.connection.close()
+            return
+        self.wfile.write(body)
+
+@pytest.fixture(scope='module')
+def server():
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown(); srv.server_close()
+
+def serve(server, name, body, how='ok'):
+    Handler.routes[f'/{name}'] = (body, how)
+    return f"{server}/{name}"
+
+def leftovers(base):
+    "Hidden (temporary) files or folders anywhere in the cache."
+    return [p for p in Path(base).rglob('.*')]
+
+def assert_clean(base, name):
+    "The cache holds neither the archive nor any extracted or temporary folder for `name`."
+    base = Path(base)
+    assert leftovers(base) == []
+    assert not (base/'archive'/f'{name}.tgz').exists()
+    assert not (base/'data').exists() or list((base/'data').iterdir()) == []
+
+def test_normal_archive_downloaded_extracted_and_reused(server, tmp_path):
+    url = serve(server, 'digits.tgz', GOOD)
+    path = untar_data(url, base=tmp_path, show_progress=False)
+    assert path == tmp_path/'data'/'digits'
+    assert (path/'train'/'3'/'a.png').read_bytes() == b'three'
+    assert (path/'valid'/'7'/'b.png').read_bytes() == b'seven'
+    assert (tmp_path/'archive'/'digits.tgz').read_bytes() == GOOD
+    assert leftovers(tmp_path) == []
+    hits = Handler.hits['/digits.tgz']
+    assert untar_data(url, base=tmp_path, show_progress=False) == path  # reused: no new request
+    assert Handler.hits['/digits.tgz'] == hits
+    (path/'train'/'3'/'a.png').unlink()  # force_download downloads and extracts afresh
+    assert untar_data(url, force_download=True, base=tmp_path, show_progress=False) == path
+    assert Handler.hits['/digits.tgz'] == hits + 1
+    assert (path/'train'/'3'/'a.png').read_bytes() == b'three'
+    assert leftovers(tmp_path) == []
+
+def test_env_var_sets_the_cache(server, tmp_path, monkeypatch):
+    monkeypatch.setenv('MINI_FASTAI_HOME', str(tmp_path/'home'))
+    assert data_home() == tmp_path/'home'
+    url = serve(server, 'digits_env.tgz', make_tgz([('digits_env/x.txt', b'x')]))
+    assert untar_data(url, show_progress=False) == tmp_path/'home'/'data'/'digits_env'
+
+def test_checksum(server, tmp_path):
+    url = serve(server, 'summed.tgz', GOOD)
+    good = hashlib.sha256(GOOD).hexdigest()
+    assert untar_data(url, base=tmp_path/'ok', sha256=good, show_progress=False).is_dir()
+    with pytest.raises(ValueError, match='checksum mismatch'):
+        untar_data(url, base=tmp_path/'bad', sha256='0' * 64, show_progress=False)
+    assert_clean(tmp_path/'bad', 'summed')
+
+@pytest.mark.parametrize('how', ['short', 'cut'])
+def test_truncated_download(server, tmp_path, how):
+    url = serve(server, f'trunc_{how}.tgz', GOOD, how=how)
+    with pytest.raises(ConnectionError, match='truncated download'):
+        untar_data(url, base=tmp_path, show_progress=False)
+    assert_clean(tmp_path, f'trunc_{how}')
+
+@pytest.mark.parametrize('members, why', [
+    ([('ok/a.txt', b'a'), ('../escape.txt', b'gotcha')], "'..' component"),
+    ([('ok/a.txt', b'a'), ('ok/../../escape.txt', b'gotcha')], "'..' component"),
+    ([('/tmp/mini_fastai_abs_escape.txt', b'gotcha')], 'absolute path'),
+    ([('ok/link', '->', '/etc'), ('ok/link/passwd', b'gotcha')], 'absolute path'),
+    ([('ok/link', '->', '../../..'), ('ok/link/escape.txt', b'gotcha')], 'outside the target folder'),
+    ([('ok/hard', '=>', '../../escape.txt')], 'hard link'),
+    ([('ok/pipe', 'fifo')], 'device file or a pipe'),
+])
+def test_malicious_archive_refused(server, tmp_path, members, why):
+    name = f'evil{abs(hash(str(members)))}'
+    url = serve(server, f'{name}.tgz', make_tgz(members))
+    base = tmp_path/'cache'
+    with pytest.raises(ValueError, match='unsafe archive') as e:
+        untar_data(url, base=base, show_progress=False)
+    assert why in str(e.value)
+    assert_clean(base, name)  # nothing extracted, no temporary folder, the refused archive dropped
+    assert leftovers(base) == []
+    assert not (tmp_path/'escape.txt').exists() and not (base/'escape.txt').exists()
+    assert not Path('/tmp/mini_fastai_abs_escape.txt').exists()
+
+def test_links_inside_the_archive_are_fine(server, tmp_path):
+    url = serve(server, 'links.tgz', make_tgz([('links/a.txt', b'a'), ('links/b', '->', 'a.txt')]))
+    path = untar_data(url, base=tmp_path, show_progress=False)
+    assert (path/'b').read_bytes() == b'a'
+
+def test_offline_error_says_where_to_put_the_archive(tmp_path):
+    with socket.socket() as s:  # a port on which nobody listens
+        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/mnist_sample.tgz"
+    with pytest.raises(ConnectionError) as e: untar_data(url, base=tmp_path, show_progress=False)
+    assert str(tmp_path/'archive'/'mnist_sample.tgz') in str(e.value)
+    assert_clean(tmp_path, 'mnist_sample')
+    (tmp_path/'archive'/'mnist_sample.tgz').write_bytes(make_tgz([('mnist_sample/train/3/a.png', b'3')]))
+    assert (untar_data(url, base=tmp_path, show_progress=False)/'train'/'3'/'a.png').exists()  # put there by hand
+
+def test_http_error_and_corrupt_archive(server, tmp_path):
+    with pytest.raises(ConnectionError, match='Not Found'):
+        untar_data(f"{server}/missing.tgz", base=tmp_path, show_progress=False)
+    assert_clean(tmp_path, 'missing')
+    url = serve(server, 'corrupt.tgz', GOOD[:len(GOOD) // 2])  # served in full, but the archive itself is cut
+    with pytest.raises(ValueError, match='not a complete, readable tar archive'):
+        untar_data(url, base=tmp_path, show_progress=False)
+    assert_clean(tmp_path, 'corrupt')
+    (tmp_path/'archive'/'corrupt.tgz').write_bytes(GOOD[:len(GOOD) // 2])  # a corrupt file put there by hand
+    with pytest.raises(ValueError, match='delete it and try again'):
+        untar_data(url, base=tmp_path, show_progress=False)
+    assert (tmp_path/'archive'/'corrupt.tgz').exists()  # not ours to delete
