@@ -12,7 +12,7 @@ __all__ = ['CancelFitException', 'CancelEpochException', 'CancelTrainException',
            'ProgressCallback', 'synth_dbunch', 'RegModel', 'synth_learner', 'GatherPredsCallback', 'PrettyString',
            'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'SGD', 'Adam', 'AdamW']
 
-# %% ../nbs/05_learner.ipynb #a9367042
+# %% ../nbs/05_learner.ipynb #ed0bfed4
 import contextlib, copy, operator, os, re, tempfile, time, warnings
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from fastcore.basics import patch
 from .data import DataLoaders, default_device, to_device, mnist_sample
 _all_ = ['SGD', 'Adam', 'AdamW']  # the optimizers re-exported for `from mini_fastai.all import *`
 
-# %% ../nbs/05_learner.ipynb #e5cb8130
+# %% ../nbs/05_learner.ipynb #ba15df56
 class CancelFitException(Exception):      "Stop training: skip to `after_fit`."
 class CancelEpochException(Exception):    "Skip the rest of this epoch: go to `after_epoch`."
 class CancelTrainException(Exception):    "Skip the rest of this training phase: go to `after_train`."
@@ -34,7 +34,7 @@ class CancelBatchException(Exception):    "Skip the rest of this batch: go to `a
 class CancelBackwardException(Exception): "Skip the backward pass of this batch."
 class CancelStepException(Exception):     "Skip the optimizer step of this batch."
 
-# %% ../nbs/05_learner.ipynb #cb3a917b
+# %% ../nbs/05_learner.ipynb #00b80627
 _events = ('after_create before_fit before_epoch before_train before_batch after_pred after_loss '
            'before_backward after_cancel_backward after_backward before_step after_cancel_step after_step '
            'after_cancel_batch after_batch after_cancel_train after_train before_validate after_cancel_validate '
@@ -42,7 +42,7 @@ _events = ('after_create before_fit before_epoch before_train before_batch after
 _inner_loop = set('before_batch after_pred after_loss before_backward after_cancel_backward after_backward '
                   'before_step after_cancel_step after_step after_cancel_batch after_batch'.split())
 
-# %% ../nbs/05_learner.ipynb #982c230d
+# %% ../nbs/05_learner.ipynb #98912ccf
 def camel2snake(name):
     "`'ActivationStats'` -> `'activation_stats'`."
     s = re.sub(r'(.)([A-Z][a-z]+)', r'\1_\2', name)
@@ -52,7 +52,7 @@ def class2attr(name, suffix='Callback'):
     "Snake-case `name` without `suffix`: the learner attribute of a callback class named `name`."
     return camel2snake(name[:-len(suffix)] if name.endswith(suffix) and name != suffix else name)
 
-# %% ../nbs/05_learner.ipynb #496ff499
+# %% ../nbs/05_learner.ipynb #bec5ef7a
 class Callback:
     "Base class of callbacks: define methods named after events; read the learner's attributes directly."
     order, run, run_train, run_valid = 0, True, True, True
@@ -68,7 +68,7 @@ class Callback:
     def name(self): return class2attr(type(self).__name__)
     def __repr__(self): return type(self).__name__
 
-# %% ../nbs/05_learner.ipynb #5f35f8d5
+# %% ../nbs/05_learner.ipynb #178dc133
 def _get_mom(g):
     if 'betas' in g: return g['betas'][0]
     return g.get('momentum', g.get('mom'))
@@ -90,7 +90,7 @@ def _set_hyper(g, name, v):
         else: g['sqr_mom'] = v
     else: g[name] = v
 
-# %% ../nbs/05_learner.ipynb #ba357bd8
+# %% ../nbs/05_learner.ipynb #7980d48b
 def even_mults(start, stop, n):
     "`n` values from `start` to `stop`, evenly spaced on a log scale."
     if n == 1: return [stop]
@@ -140,7 +140,7 @@ class OptimWrapper:
     def set_hypers(self, **kwargs):
         for k, v in kwargs.items(): self.set_hyper(k, v)
 
-# %% ../nbs/05_learner.ipynb #c1c1ca67
+# %% ../nbs/05_learner.ipynb #43bd07c2
 def trainable_params(m):
     "The parameters of `m` that require a gradient."
     return [p for p in m.parameters() if p.requires_grad]
@@ -155,7 +155,7 @@ def bn_bias_params(m):
             if isinstance(mod, _norm_types) or n == 'bias': res.append(p)
     return res
 
-# %% ../nbs/05_learner.ipynb #2e763549
+# %% ../nbs/05_learner.ipynb #52ebb7f2
 def accuracy(inp, targ, axis=-1):
     "Fraction of rows of `inp` whose arg-max is `targ`."
     return (inp.argmax(dim=axis) == targ).float().mean()
@@ -164,7 +164,7 @@ def error_rate(inp, targ, axis=-1):
     "1 - `accuracy`."
     return 1 - accuracy(inp, targ, axis=axis)
 
-# %% ../nbs/05_learner.ipynb #54016777
+# %% ../nbs/05_learner.ipynb #31906678
 def find_bs(yb):
     "The batch size of a tuple of targets."
     return len(yb[0]) if len(yb) and hasattr(yb[0], '__len__') else 1
@@ -209,7 +209,7 @@ class AvgLoss(Metric):
     @property
     def name(self): return 'loss'
 
-# %% ../nbs/05_learner.ipynb #72bb4671
+# %% ../nbs/05_learner.ipynb #b6820618
 class AvgSmoothLoss(Metric):
     "Exponential moving average of the batch losses, with bias correction."
     def __init__(self, beta=0.98): self.beta = beta
@@ -224,7 +224,7 @@ class AvgSmoothLoss(Metric):
     @property
     def name(self): return 'smooth_loss'
 
-# %% ../nbs/05_learner.ipynb #eb772a30
+# %% ../nbs/05_learner.ipynb #2026eaa7
 def _as_list(o): return [] if o is None else list(o) if isinstance(o, (list, tuple)) else [o]
 
 class Learner:
@@ -247,7 +247,7 @@ class Learner:
         self.add_cbs([TrainEvalCallback, Recorder, ProgressCallback] + _as_list(cbs))
         self('after_create')
 
-# %% ../nbs/05_learner.ipynb #1aecbd24
+# %% ../nbs/05_learner.ipynb #578457a4
 @patch
 def add_cb(self:Learner, cb):
     "Add callback `cb` (an instance, or a class to instantiate); it becomes `self.<snake_name>` too."
@@ -300,7 +300,7 @@ def removed_cbs(self:Learner, cbs):
     try: yield self
     finally: self.add_cbs(cbs)
 
-# %% ../nbs/05_learner.ipynb #9823e85c
+# %% ../nbs/05_learner.ipynb #7443ce4d
 @patch
 def _build_handlers(self:Learner):
     cbs = sorted(self.cbs, key=lambda cb: cb.order)
@@ -315,7 +315,7 @@ def __call__(self:Learner, event_name):
     if event_name == 'after_fit':
         for cb in self.cbs: cb.run = True
 
-# %% ../nbs/05_learner.ipynb #d47b7b81
+# %% ../nbs/05_learner.ipynb #6cf53ec3
 @patch
 def _with_events(self:Learner, f, event_type, ex):
     try: self(f'before_{event_type}'); f()
@@ -358,7 +358,7 @@ def all_batches(self:Learner):
     self.n_iter = len(self.dl)
     for i, b in enumerate(self.dl): self.one_batch(i, b)
 
-# %% ../nbs/05_learner.ipynb #320faf7f
+# %% ../nbs/05_learner.ipynb #17e3593f
 @patch
 def _do_epoch_train(self:Learner):
     self.dl = self.dls.train
@@ -380,7 +380,7 @@ def _do_fit(self:Learner):
         self.epoch = epoch
         self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
-# %% ../nbs/05_learner.ipynb #086d0505
+# %% ../nbs/05_learner.ipynb #7829955f
 @patch
 def create_opt(self:Learner, wd=None):
     "Create `self.opt` over the `splitter`'s layer groups; with weight decay, batch-norm and bias parameters get groups of their own."
@@ -442,7 +442,7 @@ def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False):
         self('after_fit')
         self._end_cleanup()
 
-# %% ../nbs/05_learner.ipynb #2421d92a
+# %% ../nbs/05_learner.ipynb #fe54e308
 class TrainEvalCallback(Callback):
     "Switch the model between `train()` and `eval()`; keep `train_iter` and `pct_train` up to date."
     order, run_valid = -10, False
@@ -461,7 +461,7 @@ class TrainEvalCallback(Callback):
         self.model.eval()
         self.learn.training = False
 
-# %% ../nbs/05_learner.ipynb #5d5d3767
+# %% ../nbs/05_learner.ipynb #82fc42f8
 def _maybe_item(v): return v.item() if isinstance(v, torch.Tensor) else v
 
 def format_time(t):
@@ -553,7 +553,7 @@ class Recorder(Callback):
         ax.set_xlabel('training batches'); ax.set_ylabel('loss'); ax.legend()
         return ax
 
-# %% ../nbs/05_learner.ipynb #db65a275
+# %% ../nbs/05_learner.ipynb #619d7eff
 def noop(*args, **kwargs):
     "Do nothing."
     return None
@@ -611,7 +611,7 @@ class ProgressCallback(Callback):
         if not hasattr(self, '_widths'): self._widths = [max(len(r), 9) for r in row]
         print('  '.join(r.ljust(w) for r, w in zip(row, self._widths)).rstrip())
 
-# %% ../nbs/05_learner.ipynb #652669f1
+# %% ../nbs/05_learner.ipynb #5419d103
 @patch
 @contextlib.contextmanager
 def no_logging(self:Learner):
@@ -626,7 +626,7 @@ def no_bar(self:Learner):
     "Context manager: no progress bar (the table is still printed, as plain lists)."
     with self.removed_cbs(ProgressCallback): yield self
 
-# %% ../nbs/05_learner.ipynb #cf19e4e2
+# %% ../nbs/05_learner.ipynb #e8470af3
 def _shapes(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
 
 def _devices(model, xb):
@@ -678,7 +678,7 @@ def check_one_batch(self:Learner):
         self.model.train(was_training)
         self.xb, self.yb = (None,), (None,)
 
-# %% ../nbs/05_learner.ipynb #a816f271
+# %% ../nbs/05_learner.ipynb #4fa72da0
 def synth_dbunch(a=2, b=3, bs=16, n_train=10, n_valid=2, cuda=False):
     "`DataLoaders` of `n_train` (`n_valid`) batches of `bs` samples of `y = a*x + b + 0.1*noise`."
     def get_data(n):
@@ -703,7 +703,7 @@ def synth_learner(n_trn=10, n_val=2, cuda=False, lr=1e-3, data=None, model=None,
     kwargs.setdefault('loss_func', nn.MSELoss())
     return Learner(data, model, lr=lr, **kwargs)
 
-# %% ../nbs/05_learner.ipynb #a2b565f8
+# %% ../nbs/05_learner.ipynb #72cb5fe0
 @patch
 def validate(self:Learner, ds_idx=1, dl=None, cbs=None):
     "Validation loss and metrics on `self.dls[ds_idx]` (or `dl`)."
@@ -713,7 +713,7 @@ def validate(self:Learner, ds_idx=1, dl=None, cbs=None):
         finally: self._end_cleanup()
     return self.recorder.valid_values
 
-# %% ../nbs/05_learner.ipynb #5907b3f1
+# %% ../nbs/05_learner.ipynb #1bdade54
 def _default_act(loss_func):
     if isinstance(loss_func, nn.CrossEntropyLoss): return partial(F.softmax, dim=-1)
     if isinstance(loss_func, nn.BCEWithLogitsLoss): return torch.sigmoid
@@ -754,7 +754,7 @@ def get_preds(self:Learner, ds_idx=1, dl=None, with_input=False, with_loss=False
     if with_loss: res.append(torch.cat(cb.losses))
     return tuple(res)
 
-# %% ../nbs/05_learner.ipynb #466a4953
+# %% ../nbs/05_learner.ipynb #709eddf3
 @patch
 def predict(self:Learner, item):
     "Prediction for one input `item` (no batch dimension): `(decoded, decoded_tensor, output)`."
@@ -764,7 +764,7 @@ def predict(self:Learner, item):
     dec = out.argmax(-1) if isinstance(self.loss_func, nn.CrossEntropyLoss) else out
     return (dec.item() if dec.numel() == 1 else dec), dec, out
 
-# %% ../nbs/05_learner.ipynb #0093ea53
+# %% ../nbs/05_learner.ipynb #2aa81b61
 class PrettyString(str):
     "A `str` that shows itself without quotes."
     def __repr__(self): return str(self)
@@ -807,7 +807,7 @@ def summary(self:Learner):
     res += [f"  - {type(cb).__name__}" for cb in sorted(self.cbs, key=lambda cb: cb.order)]
     return PrettyString('\n'.join(res))
 
-# %% ../nbs/05_learner.ipynb #7241650d
+# %% ../nbs/05_learner.ipynb #179d3c68
 @patch
 def _model_file(self:Learner, file):
     file = Path(file)
@@ -844,7 +844,7 @@ def load(self:Learner, file, device=None, with_opt=True, strict=True):
         except ValueError as e: warnings.warn(f"Could not load the optimizer state from {path}: {e}")
     return self
 
-# %% ../nbs/05_learner.ipynb #857565df
+# %% ../nbs/05_learner.ipynb #b664fb2d
 class TrackerCallback(Callback):
     "Track the best value of `monitor` in the epoch table; `self.new_best` after each epoch."
     order = 60
