@@ -9,7 +9,7 @@ __all__ = ['annealer', 'sched_lin', 'sched_cos', 'sched_no', 'sched_exp', 'Sched
            'SchedPoly', 'combine_scheds', 'combined_cos', 'ParamScheduler', 'LRSchedulerCallback', 'TrainingState',
            'LRFinder', 'minimum', 'steep', 'valley', 'slide']
 
-# %% ../nbs/06_schedule.ipynb #0aba4a55
+# %% ../nbs/06_schedule.ipynb #6b4f3a07
 import bisect, collections, functools, math, warnings
 from functools import partial
 import numpy as np
@@ -18,7 +18,7 @@ from torch import nn
 from fastcore.basics import patch
 from .learner import (Learner, Callback, Recorder, CancelFitException, CancelValidException, even_mults)
 
-# %% ../nbs/06_schedule.ipynb #eb2e04bc
+# %% ../nbs/06_schedule.ipynb #ea12f42c
 class _Annealer:
     "The schedule `pos -> sched(start, end, pos)`, picklable."
     def __init__(self, sched, start, end): self.sched, self.start, self.end = sched, start, end
@@ -31,7 +31,7 @@ def annealer(f):
     def _inner(start, end): return _Annealer(_inner, start, end)
     return _inner
 
-# %% ../nbs/06_schedule.ipynb #e4d3e572
+# %% ../nbs/06_schedule.ipynb #58df6ba3
 @annealer
 def sched_lin(start, end, pos): return start + pos * (end - start)
 @annealer
@@ -41,7 +41,7 @@ def sched_no(start, end, pos): return start
 @annealer
 def sched_exp(start, end, pos): return start * (end / start) ** pos
 
-# %% ../nbs/06_schedule.ipynb #f0b597fa
+# %% ../nbs/06_schedule.ipynb #32b9193c
 def SchedLin(start, end):
     "Linear schedule from `start` to `end`."
     return sched_lin(start, end)
@@ -62,7 +62,7 @@ class SchedPoly:
     def __call__(self, pos): return self.start + (self.end - self.start) * pos ** self.power
     def __repr__(self): return f"SchedPoly({self.start!r}, {self.end!r}, {self.power!r})"
 
-# %% ../nbs/06_schedule.ipynb #4bfad144
+# %% ../nbs/06_schedule.ipynb #1316d2fe
 class _CombinedSched:
     "The schedule that runs `scheds[i]` over the fraction `pcts[i]` of training, picklable."
     def __init__(self, pcts, scheds):
@@ -84,12 +84,12 @@ def combine_scheds(pcts, scheds):
     if abs(sum(pcts) - 1) > 1e-6: raise ValueError(f"combine_scheds: pcts must sum to 1, got {pcts} (sum {sum(pcts):g})")
     return _CombinedSched(pcts, scheds)
 
-# %% ../nbs/06_schedule.ipynb #ba237b61
+# %% ../nbs/06_schedule.ipynb #57f6f7bf
 def combined_cos(pct, start, middle, end):
     "A cosine from `start` to `middle` over the fraction `pct` of training, then a cosine to `end`."
     return combine_scheds([pct, 1 - pct], [SchedCos(start, middle), SchedCos(middle, end)])
 
-# %% ../nbs/06_schedule.ipynb #9c63fd63
+# %% ../nbs/06_schedule.ipynb #7a8d914d
 def _hyper_value(v):
     "A schedule's output as `set_hyper` takes it: a float, or a list with one float per group."
     if isinstance(v, torch.Tensor): v = v.detach().cpu().numpy()
@@ -114,7 +114,7 @@ class ParamScheduler(Callback):
     def after_fit(self):
         if getattr(self.learn, 'recorder', None) is not None and hasattr(self, 'hps'): self.recorder.hps = self.hps
 
-# %% ../nbs/06_schedule.ipynb #860a05bf
+# %% ../nbs/06_schedule.ipynb #426eb557
 @patch
 def plot_sched(self:Recorder, keys=None, figsize=None):
     "Plot the hyper-parameters recorded by a `ParamScheduler`, one panel per name in `keys` (default all)."
@@ -132,7 +132,7 @@ def plot_sched(self:Recorder, keys=None, figsize=None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_schedule.ipynb #1826676a
+# %% ../nbs/06_schedule.ipynb #c945e148
 class _Resumed:
     "Schedule `f` seen from epoch `start` of `n` epochs: `pos` 0..1 of the remaining epochs."
     def __init__(self, f, start, n): self.f, self.start, self.n = f, start, n
@@ -169,7 +169,7 @@ def fit_one_cycle(self:Learner, n_epoch, lr_max=None, div=25., div_final=1e5, pc
               'mom': combined_cos(pct_start, *(self.moms if moms is None else moms))}
     self._fit_sched(n_epoch, scheds, cbs=cbs, wd=wd, start_epoch=start_epoch)
 
-# %% ../nbs/06_schedule.ipynb #7a56592c
+# %% ../nbs/06_schedule.ipynb #e22b434c
 @patch
 def fit_flat_cos(self:Learner, n_epoch, lr=None, div_final=1e5, pct_start=0.75, wd=None, cbs=None,
                  reset_opt=False, start_epoch=0):
@@ -177,7 +177,7 @@ def fit_flat_cos(self:Learner, n_epoch, lr=None, div_final=1e5, pct_start=0.75, 
     lr = self._lr_array(lr, reset_opt)
     self._fit_sched(n_epoch, {'lr': combined_cos(pct_start, lr, lr, lr / div_final)}, cbs=cbs, wd=wd, start_epoch=start_epoch)
 
-# %% ../nbs/06_schedule.ipynb #821aaa62
+# %% ../nbs/06_schedule.ipynb #b2d5ec9e
 @patch
 def fit_sgdr(self:Learner, n_cycles, cycle_len, lr_max=None, cycle_mult=2, cbs=None, reset_opt=False, wd=None,
              start_epoch=0):
@@ -189,7 +189,7 @@ def fit_sgdr(self:Learner, n_cycles, cycle_len, lr_max=None, cycle_mult=2, cbs=N
     scheds = {'lr': combine_scheds([l / n_epoch for l in lens], [SchedCos(lr_max, 0) for _ in lens])}
     self._fit_sched(n_epoch, scheds, cbs=cbs, wd=wd, start_epoch=start_epoch)
 
-# %% ../nbs/06_schedule.ipynb #4b937d8c
+# %% ../nbs/06_schedule.ipynb #4ceb0352
 class LRSchedulerCallback(Callback):
     "Drive the `torch.optim.lr_scheduler` made by `sched_func(optimizer)`, stepped every batch or every epoch."
     order, run_valid = 60, False
@@ -216,7 +216,7 @@ class LRSchedulerCallback(Callback):
     def after_fit(self):
         if getattr(self.learn, 'recorder', None) is not None and hasattr(self, 'hps'): self.recorder.hps = self.hps
 
-# %% ../nbs/06_schedule.ipynb #cf28ebc2
+# %% ../nbs/06_schedule.ipynb #b34c40b0
 def _clone(v): return v.detach().clone() if isinstance(v, torch.Tensor) else v
 
 class TrainingState:
@@ -244,7 +244,7 @@ class TrainingState:
             params = g['params']
             g.clear(); g.update(saved); g['params'] = params
 
-# %% ../nbs/06_schedule.ipynb #05a54676
+# %% ../nbs/06_schedule.ipynb #af5401e6
 class LRFinder(ParamScheduler):
     "Train with a learning rate growing exponentially from `start_lr` to `end_lr` over `num_it` batches, then restore everything."
     def __init__(self, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
@@ -271,7 +271,7 @@ class LRFinder(ParamScheduler):
         if self.state is not None: self.state.restore()
         self.state = None
 
-# %% ../nbs/06_schedule.ipynb #1af7bcf4
+# %% ../nbs/06_schedule.ipynb #95a7fcbf
 def minimum(lrs, losses, num_it):
     "One tenth of the learning rate at the lowest loss."
     return float(lrs[np.argmin(losses)]) / 10
@@ -303,7 +303,7 @@ def slide(lrs, losses, num_it, lr_diff=15, thresh=.005, adjust_value=1.):
         r_idx, l_idx = r_idx - 1, l_idx - 1
     return float(local_min_lr) * adjust_value
 
-# %% ../nbs/06_schedule.ipynb #ad7eed44
+# %% ../nbs/06_schedule.ipynb #242469ab
 def _loss_array(losses): return torch.stack(losses).float().cpu().numpy() if len(losses) else np.zeros(0)
 
 @patch
@@ -325,7 +325,7 @@ def plot_lr_find(self:Recorder, skip_end=5, suggestions=None, ax=None):
         ax.legend(loc='best')
     return ax
 
-# %% ../nbs/06_schedule.ipynb #62df6226
+# %% ../nbs/06_schedule.ipynb #10ca506a
 def _suggest(lrs, losses, num_it, suggest_funcs):
     lrs, losses = np.array(lrs, dtype=float)[num_it // 10:-5], _loss_array(losses)[num_it // 10:-5]
     bad = np.flatnonzero(~np.isfinite(losses))
