@@ -7,12 +7,12 @@ Docs: https://mini-fastai.github.io/mini_fastai/lenet.html.md"""
 # %% auto #0
 __all__ = ['LeNet', 'confusion_matrix', 'per_class_accuracy', 'plot_confusion_matrix']
 
-# %% ../nbs/08_lenet.ipynb #d93da612
+# %% ../nbs/08_lenet.ipynb #1340843c
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-# %% ../nbs/08_lenet.ipynb #5f7fc175
+# %% ../nbs/08_lenet.ipynb #532de2e8
 def _lenet_side(img_size):
     "Side of the feature maps after LeNet's two conv + pool stages."
     return ((img_size - 4) // 2 - 4) // 2
@@ -38,7 +38,7 @@ class LeNet(nn.Module):
         x = F.relu(self.fc2(x))
         return self.fc3(x)
 
-# %% ../nbs/08_lenet.ipynb #212ae5dd
+# %% ../nbs/08_lenet.ipynb #2c95d494
 def confusion_matrix(preds, targs, n_classes=None):
     "Counts `cm[actual, predicted]`; `preds` are class indices or one row of scores per item."
     if preds.ndim == 2: preds = preds.argmax(dim=-1)
@@ -48,12 +48,12 @@ def confusion_matrix(preds, targs, n_classes=None):
     idx = targs.long() * n_classes + preds.long()
     return torch.bincount(idx, minlength=n_classes * n_classes).view(n_classes, n_classes)
 
-# %% ../nbs/08_lenet.ipynb #3ad75214
+# %% ../nbs/08_lenet.ipynb #d8016faa
 def per_class_accuracy(cm):
     "The fraction of each actual class (row of confusion matrix `cm`) predicted correctly."
     return cm.diagonal().float() / cm.sum(dim=1).clamp(min=1).float()
 
-# %% ../nbs/08_lenet.ipynb #124ffdd7
+# %% ../nbs/08_lenet.ipynb #b9c9a60d
 def plot_confusion_matrix(cm, vocab=None, normalize=False, ax=None, cmap='Blues', title='Confusion matrix'):
     "Plot confusion matrix `cm` (rows: actual, columns: predicted) with the count (or row fraction) in each cell."
     import matplotlib.pyplot as plt

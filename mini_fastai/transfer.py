@@ -7,14 +7,14 @@ Docs: https://mini-fastai.github.io/mini_fastai/transfer.html.md"""
 # %% auto #0
 __all__ = ['params', 'default_split']
 
-# %% ../nbs/09_transfer.ipynb #e82d75b4
+# %% ../nbs/09_transfer.ipynb #766d4e51
 import warnings
 import torch
 from torch import nn
 from fastcore.basics import patch
 from .learner import Learner, _norm_types
 
-# %% ../nbs/09_transfer.ipynb #f4c38e52
+# %% ../nbs/09_transfer.ipynb #c0c152aa
 def params(m):
     "The parameters of module `m`, as a list."
     return list(m.parameters())
@@ -26,7 +26,7 @@ def default_split(m):
                         "write a splitter for this model that returns a list of parameter lists")
     return [params(m[0]), params(m[1:])]
 
-# %% ../nbs/09_transfer.ipynb #118cc1ee
+# %% ../nbs/09_transfer.ipynb #43c456fa
 def _norm_param_ids(m):
     "The ids of the parameters of `m`'s normalization layers (batch, instance, layer and group norm)."
     return {id(p) for mod in m.modules() if isinstance(mod, _norm_types) for p in mod.parameters(recurse=False)}
@@ -63,10 +63,10 @@ def unfreeze(self:Learner):
     "Make every layer group trainable."
     return self.freeze_to(0)
 
-# %% ../nbs/09_transfer.ipynb #5f51b470
+# %% ../nbs/09_transfer.ipynb #4aca4367
 from . import schedule as _schedule  # adds `Learner.fit_one_cycle`
 
-# %% ../nbs/09_transfer.ipynb #adfe83f6
+# %% ../nbs/09_transfer.ipynb #5d264f2e
 @patch
 def fine_tune(self:Learner, epochs, base_lr=2e-3, freeze_epochs=1, lr_mult=100, pct_start=0.3, div=5.0, **kwargs):
     "Train the head for `freeze_epochs` with the body frozen, then everything for `epochs` with discriminative rates."
