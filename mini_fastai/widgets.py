@@ -1,4 +1,4 @@
-"""Sliders to feel what the numbers do: the 1cycle, flat-cos and SGDR schedules, a convolution kernel on a real digit, the LR finder's curve, and the activations of each layer.
+"""Sliders to feel what the numbers do: the 1cycle, flat-cos and SGDR schedules, a convolution kernel on a real digit, and the LR finder's curve.
 
 Docs: https://mini-fastai.github.io/mini_fastai/widgets.html.md"""
 
@@ -8,7 +8,7 @@ Docs: https://mini-fastai.github.io/mini_fastai/widgets.html.md"""
 __all__ = ['Explorer', 'fit_schedules', 'ScheduleExplorer', 'schedule_explorer', 'kernel_presets', 'conv_out_size',
            'KernelExplorer', 'kernel_explorer', 'LRFindExplorer', 'lr_find_explorer']
 
-# %% ../nbs/12_widgets.ipynb #6c036795
+# %% ../nbs/12_widgets.ipynb #633cab0f
 import base64, contextlib, html, inspect, io
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from .data import mnist_sample, show_image
 from .learner import Learner
 from .schedule import minimum, steep, valley, slide, _suggest, _loss_array
 
-# %% ../nbs/12_widgets.ipynb #a80b0dbd
+# %% ../nbs/12_widgets.ipynb #ab282790
 class Explorer:
     "Controls in `sliders` whose every change recomputes `data` (`compute`) and redraws its figure (`plot`)."
     figsize = (9, 3)
@@ -56,7 +56,7 @@ class Explorer:
         self.text.value = f"<pre>{html.escape(self.caption())}</pre>"
         if self.shown: self.image.value = self.png(title=False)  # the caption is shown above it
 
-# %% ../nbs/12_widgets.ipynb #88fda6ea
+# %% ../nbs/12_widgets.ipynb #f63ec666
 @patch
 def figure(self:Explorer, title=True):
     "A new matplotlib `Figure` of the current state, titled with the caption."
@@ -83,7 +83,7 @@ def _repr_mimebundle_(self:Explorer, **kwargs):
     bundle['text/plain'] = repr(self)
     return bundle
 
-# %% ../nbs/12_widgets.ipynb #525bc65e
+# %% ../nbs/12_widgets.ipynb #f9f39b3e
 class _ScheduleRecorder:
     "Stands in for a `Learner`: a schedule method runs unchanged, and `_fit_sched` keeps its schedules instead of training."
     def __init__(self, lr, moms): self.lr, self.moms = lr, moms
@@ -106,7 +106,7 @@ def fit_schedules(method, *args, n_batch=10, **kwargs):
     res = {k: np.array([np.ravel(f(i / n))[0] for i in range(n)], dtype=float) for k, f in rec.scheds.items()}
     return dict(res, n_epoch=rec.n_epoch, n_batch=n_batch)
 
-# %% ../nbs/12_widgets.ipynb #f406d01e
+# %% ../nbs/12_widgets.ipynb #cb02a3b1
 def _log_slider(W, name, value, lo, hi):
     return W.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=0.1, description=name, readout_format='.2g')
 
@@ -177,7 +177,7 @@ def schedule_explorer(n_batch=20):
     "Explore the lr and momentum schedules of `fit_one_cycle`, `fit_flat_cos` and `fit_sgdr` with sliders; `n_batch` batches per epoch."
     return ScheduleExplorer(n_batch)
 
-# %% ../nbs/12_widgets.ipynb #e3f0fdc5
+# %% ../nbs/12_widgets.ipynb #b5e064f8
 def kernel_presets():
     "Named 3×3 kernels: edges on four sides, both diagonals, blur, sharpen and identity (new tensors each call)."
     top = torch.tensor([[-1., -1., -1.], [0., 0., 0.], [1., 1., 1.]])
@@ -188,7 +188,7 @@ def kernel_presets():
             'diagonal /': diag, 'diagonal \\': diag.flip(1), 'blur': torch.full((3, 3), 1 / 9),
             'sharpen': 5 * identity - torch.tensor([[0., 1., 0.], [1., 0., 1.], [0., 1., 0.]]), 'identity': identity}
 
-# %% ../nbs/12_widgets.ipynb #e044177e
+# %% ../nbs/12_widgets.ipynb #32795155
 def _as_image(img):
     "A 2-D float tensor from an H×W or 1×H×W tensor or array."
     t = torch.as_tensor(np.asarray(img) if not isinstance(img, torch.Tensor) else img).detach().float().cpu()
@@ -260,7 +260,7 @@ def kernel_explorer(img=None, preset='top edge'):
     "Explore a 3×3 convolution on `img` (default: a real MNIST 3): edit the kernel or pick a preset, change stride and padding."
     return KernelExplorer(img, preset)
 
-# %% ../nbs/12_widgets.ipynb #93341e68
+# %% ../nbs/12_widgets.ipynb #6cf64393
 class LRFindExplorer(Explorer):
     "A slider along the learning rates of the last `lr_find`: the loss and slope there, and where each suggestion lies."
     figsize = (9, 3.4)
