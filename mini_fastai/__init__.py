@@ -11,6 +11,7 @@ from mini_fastai.schedule import *
 from mini_fastai.lenet import *
 from mini_fastai.transfer import *
 from mini_fastai.gan import *
+from mini_fastai.widgets import *
 ```
 
 ```python

@@ -18,6 +18,7 @@ from .schedule import *
 from .lenet import *
 from .transfer import *
 from .gan import *
+from .widgets import *
 
 # %% ../nbs/index.ipynb #32bb9015
 # nbdev writes `__all__` from the names defined in exported cells; this module only re-exports,
