@@ -8,14 +8,14 @@ Docs: https://mini-fastai.github.io/mini_fastai/hooks.html.md"""
 __all__ = ['to_detach', 'Hook', 'hook_output', 'Hooks', 'hook_outputs', 'total_params', 'has_params', 'HookCallback',
            'layer_summary', 'ActivationStats']
 
-# %% ../nbs/07_hooks.ipynb #98047360
+# %% ../nbs/07_hooks.ipynb #2a8eba4f
 import math
 import torch
 from torch import nn
 from .learner import Callback
 from .data import subplots
 
-# %% ../nbs/07_hooks.ipynb #0328e552
+# %% ../nbs/07_hooks.ipynb #351f0ef4
 def to_detach(b, cpu=True):
     "Detach tensor `b`, or every tensor in the lists/tuples/dicts `b`; copy them to the CPU if `cpu`."
     if isinstance(b, torch.Tensor):
@@ -25,7 +25,7 @@ def to_detach(b, cpu=True):
     if isinstance(b, dict): return {k: to_detach(v, cpu) for k, v in b.items()}
     return b
 
-# %% ../nbs/07_hooks.ipynb #7af9fbbe
+# %% ../nbs/07_hooks.ipynb #52b9eba4
 class Hook:
     "Call `hook_func(module, input, output)` at each forward (or backward) pass of `m`; keep its result in `stored`."
     def __init__(self, m, hook_func, is_forward=True, detach=True, cpu=False):
@@ -47,14 +47,14 @@ class Hook:
     def __exit__(self, *args): self.remove()
     def __repr__(self): return f"Hook({'removed' if self.removed else 'active'}, stored={type(self.stored).__name__})"
 
-# %% ../nbs/07_hooks.ipynb #d912b67f
+# %% ../nbs/07_hooks.ipynb #568036ed
 def _hook_inner(m, i, o): return o if isinstance(o, (torch.Tensor, list, tuple)) else list(o)
 
 def hook_output(module, detach=True, cpu=False, grad=False):
     "A `Hook` that stores the output of `module` (or, with `grad=True`, the gradients of its output)."
     return Hook(module, _hook_inner, is_forward=not grad, detach=detach, cpu=cpu)
 
-# %% ../nbs/07_hooks.ipynb #d5105587
+# %% ../nbs/07_hooks.ipynb #1656b8bb
 class Hooks:
     "A `Hook` with `hook_func` on each module of `ms`."
     def __init__(self, ms, hook_func, is_forward=True, detach=True, cpu=False):
@@ -79,12 +79,12 @@ class Hooks:
     def __exit__(self, *args): self.remove()
     def __repr__(self): return f"Hooks({len(self)} hooks)"
 
-# %% ../nbs/07_hooks.ipynb #a5290f39
+# %% ../nbs/07_hooks.ipynb #83121cc0
 def hook_outputs(modules, detach=True, cpu=False, grad=False):
     "`Hooks` that store the outputs (or, with `grad=True`, the output gradients) of `modules`."
     return Hooks(modules, _hook_inner, is_forward=not grad, detach=detach, cpu=cpu)
 
-# %% ../nbs/07_hooks.ipynb #0d9ea2eb
+# %% ../nbs/07_hooks.ipynb #c06b372a
 def total_params(m):
     "The number of parameters of `m` and whether they are trainable."
     ps = list(m.parameters())
@@ -94,7 +94,7 @@ def has_params(m):
     "Whether `m` has parameters of its own (not only in its children)."
     return len(list(m.parameters(recurse=False))) > 0
 
-# %% ../nbs/07_hooks.ipynb #d2a4fae8
+# %% ../nbs/07_hooks.ipynb #354480b1
 def _leaf_modules(model, include_paramless=False):
     return [m for m in model.modules() if not list(m.children()) and (include_paramless or has_params(m))]
 
@@ -130,7 +130,7 @@ class HookCallback(Callback):
         if self.__dict__.get('hooks') is not None: self.hooks.remove()
     def __del__(self): self._remove()
 
-# %% ../nbs/07_hooks.ipynb #11e3a168
+# %% ../nbs/07_hooks.ipynb #d21037bc
 def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
     "Mean, std, fraction below `near_zero` and (if `with_hist`) counts in `n_bins` bins over [0, `hi`) of tensor `o`: one float tensor on `o`'s device."
     o = o.detach().float().flatten()
@@ -147,7 +147,7 @@ def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
     hist = counts[1:top].view(n_bins, k).sum(1)
     return torch.cat([torch.stack([mean, std, (counts[0] + counts[1]) / n]), hist.float()])
 
-# %% ../nbs/07_hooks.ipynb #fb886341
+# %% ../nbs/07_hooks.ipynb #a30ab11e
 class ActivationStats(HookCallback):
     "Record `layer_summary` (mean, std, fraction near zero and with `with_hist` a 40-bin histogram over [0, 10)) of each hooked layer's output, per training batch."
     order, flush_every = -20, 256
@@ -161,7 +161,7 @@ class ActivationStats(HookCallback):
             raise TypeError(f"ActivationStats can only record modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
         return layer_summary(o, self.with_hist)
 
-# %% ../nbs/07_hooks.ipynb #6ee427da
+# %% ../nbs/07_hooks.ipynb #f2d96d9e
 from fastcore.basics import patch
 
 @patch
@@ -199,7 +199,7 @@ def stats(self:ActivationStats):
     if len(self._chunks) > 1: self._chunks = [torch.cat(self._chunks)]
     return self._chunks[0]
 
-# %% ../nbs/07_hooks.ipynb #c4378c21
+# %% ../nbs/07_hooks.ipynb #170f7659
 @patch
 def _check_layer(self:ActivationStats, idx):
     n = self.stats.shape[1]
@@ -218,7 +218,7 @@ def hist(self:ActivationStats, idx):
     self._check_layer(idx)
     return self.stats[:, idx, 3:].T.log1p()
 
-# %% ../nbs/07_hooks.ipynb #74910a6a
+# %% ../nbs/07_hooks.ipynb #42f8d232
 def _layer_name(self, idx):
     n = len(self.hooked_modules)
     return f"layer {idx % n} ({type(self.hooked_modules[idx]).__name__})"
@@ -254,6 +254,6 @@ def plot_near_zero(self:ActivationStats, figsize=(8, 4), ax=None):
     for i in range(nz.shape[1]): ax.plot(nz[:, i], label=_layer_name(self, i))
     ax.set_xlabel('batch')
     ax.set_ylabel('% of activations below 0.05')
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize='small')
+    ax.set_ylim(-2, 102)
+    ax.legend(fontsize='small', loc='center left', bbox_to_anchor=(1, 0.5))
     return ax
