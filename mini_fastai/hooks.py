@@ -8,14 +8,14 @@ Docs: https://mini-fastai.github.io/mini_fastai/hooks.html.md"""
 __all__ = ['to_detach', 'Hook', 'hook_output', 'Hooks', 'hook_outputs', 'total_params', 'has_params', 'HookCallback',
            'layer_summary', 'ActivationStats']
 
-# %% ../nbs/07_hooks.ipynb #2a8eba4f
-import math
+# %% ../nbs/07_hooks.ipynb #e68063e9
 import torch
 from torch import nn
+from fastcore.basics import patch
 from .learner import Callback
 from .data import subplots
 
-# %% ../nbs/07_hooks.ipynb #351f0ef4
+# %% ../nbs/07_hooks.ipynb #bd05c816
 def to_detach(b, cpu=True):
     "Detach tensor `b`, or every tensor in the lists/tuples/dicts `b`; copy them to the CPU if `cpu`."
     if isinstance(b, torch.Tensor):
@@ -25,7 +25,7 @@ def to_detach(b, cpu=True):
     if isinstance(b, dict): return {k: to_detach(v, cpu) for k, v in b.items()}
     return b
 
-# %% ../nbs/07_hooks.ipynb #52b9eba4
+# %% ../nbs/07_hooks.ipynb #0c8abb7f
 class Hook:
     "Call `hook_func(module, input, output)` at each forward (or backward) pass of `m`; keep its result in `stored`."
     def __init__(self, m, hook_func, is_forward=True, detach=True, cpu=False):
@@ -47,14 +47,14 @@ class Hook:
     def __exit__(self, *args): self.remove()
     def __repr__(self): return f"Hook({'removed' if self.removed else 'active'}, stored={type(self.stored).__name__})"
 
-# %% ../nbs/07_hooks.ipynb #568036ed
+# %% ../nbs/07_hooks.ipynb #71269891
 def _hook_inner(m, i, o): return o if isinstance(o, (torch.Tensor, list, tuple)) else list(o)
 
 def hook_output(module, detach=True, cpu=False, grad=False):
     "A `Hook` that stores the output of `module` (or, with `grad=True`, the gradients of its output)."
     return Hook(module, _hook_inner, is_forward=not grad, detach=detach, cpu=cpu)
 
-# %% ../nbs/07_hooks.ipynb #1656b8bb
+# %% ../nbs/07_hooks.ipynb #ee194d68
 class Hooks:
     "A `Hook` with `hook_func` on each module of `ms`."
     def __init__(self, ms, hook_func, is_forward=True, detach=True, cpu=False):
@@ -79,12 +79,12 @@ class Hooks:
     def __exit__(self, *args): self.remove()
     def __repr__(self): return f"Hooks({len(self)} hooks)"
 
-# %% ../nbs/07_hooks.ipynb #83121cc0
+# %% ../nbs/07_hooks.ipynb #d01b85fa
 def hook_outputs(modules, detach=True, cpu=False, grad=False):
     "`Hooks` that store the outputs (or, with `grad=True`, the output gradients) of `modules`."
     return Hooks(modules, _hook_inner, is_forward=not grad, detach=detach, cpu=cpu)
 
-# %% ../nbs/07_hooks.ipynb #c06b372a
+# %% ../nbs/07_hooks.ipynb #c4b81fe4
 def total_params(m):
     "The number of parameters of `m` and whether they are trainable."
     ps = list(m.parameters())
@@ -94,7 +94,7 @@ def has_params(m):
     "Whether `m` has parameters of its own (not only in its children)."
     return len(list(m.parameters(recurse=False))) > 0
 
-# %% ../nbs/07_hooks.ipynb #354480b1
+# %% ../nbs/07_hooks.ipynb #a2101097
 def _leaf_modules(model, include_paramless=False):
     return [m for m in model.modules() if not list(m.children()) and (include_paramless or has_params(m))]
 
@@ -105,7 +105,7 @@ class HookCallback(Callback):
         if every is not None and (not isinstance(every, int) or every < 1):
             raise ValueError(f"every must be a positive integer (record one training batch in `every`), got {every!r}")
         self.modules, self.every, self.remove_end, self.is_forward = modules, every, remove_end, is_forward
-        self.detach, self.cpu, self.include_paramless, self.hooks = detach, cpu, include_paramless, None
+        self.detach, self.cpu, self.include_paramless, self.hooks, self.recording = detach, cpu, include_paramless, None, False
         if hook is not None: self.hook = hook
 
     def hook(self, m, i, o): raise NotImplementedError("Pass `hook=` or define `hook(self, m, i, o)` in a subclass")
@@ -130,7 +130,7 @@ class HookCallback(Callback):
         if self.__dict__.get('hooks') is not None: self.hooks.remove()
     def __del__(self): self._remove()
 
-# %% ../nbs/07_hooks.ipynb #d21037bc
+# %% ../nbs/07_hooks.ipynb #e81a6f2d
 def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
     "Mean, std, fraction below `near_zero` and (if `with_hist`) counts in `n_bins` bins over [0, `hi`) of tensor `o`: one float tensor on `o`'s device."
     o = o.detach().float().flatten()
@@ -147,7 +147,7 @@ def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
     hist = counts[1:top].view(n_bins, k).sum(1)
     return torch.cat([torch.stack([mean, std, (counts[0] + counts[1]) / n]), hist.float()])
 
-# %% ../nbs/07_hooks.ipynb #a30ab11e
+# %% ../nbs/07_hooks.ipynb #6752a803
 class ActivationStats(HookCallback):
     "Record `layer_summary` (mean, std, fraction near zero and with `with_hist` a 40-bin histogram over [0, 10)) of each hooked layer's output, per training batch."
     order, flush_every = -20, 256
@@ -161,9 +161,7 @@ class ActivationStats(HookCallback):
             raise TypeError(f"ActivationStats can only record modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
         return layer_summary(o, self.with_hist)
 
-# %% ../nbs/07_hooks.ipynb #f2d96d9e
-from fastcore.basics import patch
-
+# %% ../nbs/07_hooks.ipynb #6d67dcb8
 @patch
 def before_fit(self:ActivationStats):
     HookCallback.before_fit(self)
@@ -199,7 +197,7 @@ def stats(self:ActivationStats):
     if len(self._chunks) > 1: self._chunks = [torch.cat(self._chunks)]
     return self._chunks[0]
 
-# %% ../nbs/07_hooks.ipynb #170f7659
+# %% ../nbs/07_hooks.ipynb #9ee061ef
 @patch
 def _check_layer(self:ActivationStats, idx):
     n = self.stats.shape[1]
@@ -218,7 +216,7 @@ def hist(self:ActivationStats, idx):
     self._check_layer(idx)
     return self.stats[:, idx, 3:].T.log1p()
 
-# %% ../nbs/07_hooks.ipynb #42f8d232
+# %% ../nbs/07_hooks.ipynb #4e6d2000
 def _layer_name(self, idx):
     n = len(self.hooked_modules)
     return f"layer {idx % n} ({type(self.hooked_modules[idx]).__name__})"
