@@ -13,8 +13,10 @@ from torch import nn
 import torch.nn.functional as F
 from .compat import *
 from .data import *
+from .conv import *
 from .learner import *
 from .schedule import *
+from .hooks import *
 from .lenet import *
 from .transfer import *
 from .gan import *
