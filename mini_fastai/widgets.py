@@ -1,4 +1,4 @@
-"""Sliders to feel what the numbers do: the 1cycle, flat-cos and SGDR schedules, a convolution kernel on a real digit, and the LR finder's curve.
+"""Sliders to feel what the numbers do: the 1cycle, flat-cos and SGDR schedules, a convolution kernel on a real digit, the LR finder's curve, and a network's activations layer by layer.
 
 Docs: https://mini-fastai.github.io/mini_fastai/widgets.html.md"""
 
@@ -6,7 +6,8 @@ Docs: https://mini-fastai.github.io/mini_fastai/widgets.html.md"""
 
 # %% auto #0
 __all__ = ['Explorer', 'fit_schedules', 'ScheduleExplorer', 'schedule_explorer', 'kernel_presets', 'conv_out_size',
-           'KernelExplorer', 'kernel_explorer', 'LRFindExplorer', 'lr_find_explorer']
+           'KernelExplorer', 'kernel_explorer', 'LRFindExplorer', 'lr_find_explorer', 'ActivationExplorer',
+           'activation_explorer']
 
 # %% ../nbs/12_widgets.ipynb #633cab0f
 import base64, contextlib, html, inspect, io
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from .data import mnist_sample, show_image
 from .learner import Learner
+from .hooks import layer_summary, _layer_name
 from .schedule import minimum, steep, valley, slide, _suggest, _loss_array
 
 # %% ../nbs/12_widgets.ipynb #ab282790
@@ -313,3 +315,45 @@ class LRFindExplorer(Explorer):
 def lr_find_explorer(learn, suggest_funcs=(minimum, steep, valley, slide), num_it=None, skip_end=5):
     "Explore the curve of the last `learn.lr_find(num_it=num_it)` (default `num_it`: `lr_find`'s) with a slider."
     return LRFindExplorer(learn, suggest_funcs, num_it, skip_end)
+
+# %% ../nbs/12_widgets.ipynb #77be2eb6
+class ActivationExplorer(Explorer):
+    "Pick a layer recorded by `act_stats` (an `ActivationStats` with histograms): its `color_dim`, mean and std, and fraction near zero."
+    figsize = (10, 3.2)
+    def __init__(self, act_stats, idx=0):
+        import ipywidgets as W
+        if not all(hasattr(act_stats, a) for a in ('with_hist', 'layer_stats', 'hist', 'color_dim')):
+            raise TypeError(f"expected an ActivationStats callback (e.g. `learn.activation_stats`), got {type(act_stats).__name__}")
+        n = act_stats.stats.shape[1]  # raises if nothing was recorded yet
+        if not act_stats.with_hist:
+            raise ValueError("color_dim needs the histograms: record with ActivationStats(with_hist=True)")
+        act_stats._check_layer(idx)
+        self.act_stats, self.near_zero = act_stats, _defaults(layer_summary)['near_zero']
+        layers = W.Dropdown(options=[(_layer_name(act_stats, i), i) for i in range(n)], value=idx % n, description='layer')
+        super().__init__({'idx': layers})
+
+    def compute(self, idx):
+        mean, std, near_zero = self.act_stats.layer_stats(idx)
+        return dict(idx=idx, name=_layer_name(self.act_stats, idx), mean=mean, std=std, near_zero=near_zero,
+                    hist=self.act_stats.hist(idx), all_near_zero=self.act_stats.stats[:, :, 2].T)
+
+    def caption(self):
+        d = self.data
+        return (f"{d['name']}, {len(d['mean'])} recorded batches. Last batch: mean {d['mean'][-1]:.3f}, "
+                f"std {d['std'][-1]:.3f}, {d['near_zero'][-1]:.0%} of activations below {self.near_zero:g}")
+
+    def plot(self, fig):
+        d = self.data
+        ax_c, ax_s, ax_z = fig.subplots(1, 3)
+        self.act_stats.color_dim(d['idx'], ax=ax_c)
+        ax_s.plot(d['mean'], label='mean'); ax_s.plot(d['std'], label='std')
+        ax_s.set_xlabel('batch'); ax_s.set_ylabel('activation'); ax_s.legend(fontsize='small')
+        for i, nz in enumerate(d['all_near_zero']):
+            if i != d['idx']: ax_z.plot(nz * 100, color='lightgray', lw=0.8)
+        ax_z.plot(d['near_zero'] * 100, color='tab:red')
+        ax_z.set_xlabel('batch'); ax_z.set_ylabel(f'% of activations below {self.near_zero:g}'); ax_z.set_ylim(-2, 102)
+        ax_z.set_title('this layer (red), the others (grey)', fontsize='small')
+
+def activation_explorer(act_stats, idx=0):
+    "Explore the statistics `act_stats` (an `ActivationStats(with_hist=True)` after `fit`) recorded, layer by layer, starting at layer `idx`."
+    return ActivationExplorer(act_stats, idx)
