@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mini_fastai.compat import *
 from mini_fastai.data import *
 from mini_fastai.learner import *
+from mini_fastai.schedule import *
 ```
 
 ```python

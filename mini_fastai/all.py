@@ -7,15 +7,16 @@ Docs: https://mini-fastai.github.io/mini_fastai/index.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/index.ipynb #cdb2e3b2
+# %% ../nbs/index.ipynb #724f8793
 import torch, numpy as np
 from torch import nn
 import torch.nn.functional as F
 from .compat import *
 from .data import *
 from .learner import *
+from .schedule import *
 
-# %% ../nbs/index.ipynb #805998e2
+# %% ../nbs/index.ipynb #f051644e
 # nbdev writes `__all__` from the names defined in exported cells; this module only re-exports,
 # so list every public name it holds.
 __all__ = [n for n in globals() if not n.startswith('_') and n not in ('In', 'Out', 'get_ipython', 'exit', 'quit')]

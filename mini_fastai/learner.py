@@ -10,10 +10,10 @@ __all__ = ['CancelFitException', 'CancelEpochException', 'CancelTrainException',
            'OptimWrapper', 'trainable_params', 'bn_bias_params', 'accuracy', 'error_rate', 'find_bs', 'Metric',
            'AvgMetric', 'AvgLoss', 'AvgSmoothLoss', 'Learner', 'TrainEvalCallback', 'format_time', 'Recorder', 'noop',
            'ProgressCallback', 'synth_dbunch', 'RegModel', 'synth_learner', 'GatherPredsCallback', 'PrettyString',
-           'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback']
+           'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'SGD', 'Adam', 'AdamW']
 
-# %% ../nbs/05_learner.ipynb #43384acd
-import contextlib, copy, math, os, re, sys, tempfile, time, warnings
+# %% ../nbs/05_learner.ipynb #ed0bfed4
+import contextlib, copy, operator, os, re, tempfile, time, warnings
 from functools import partial
 from pathlib import Path
 import torch
@@ -23,8 +23,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.optim import SGD, Adam, AdamW
 from fastcore.basics import patch
 from .data import DataLoaders, default_device, to_device, mnist_sample
+_all_ = ['SGD', 'Adam', 'AdamW']  # the optimizers re-exported for `from mini_fastai.all import *`
 
-# %% ../nbs/05_learner.ipynb #afc4932c
+# %% ../nbs/05_learner.ipynb #ba15df56
 class CancelFitException(Exception):      "Stop training: skip to `after_fit`."
 class CancelEpochException(Exception):    "Skip the rest of this epoch: go to `after_epoch`."
 class CancelTrainException(Exception):    "Skip the rest of this training phase: go to `after_train`."
@@ -33,15 +34,15 @@ class CancelBatchException(Exception):    "Skip the rest of this batch: go to `a
 class CancelBackwardException(Exception): "Skip the backward pass of this batch."
 class CancelStepException(Exception):     "Skip the optimizer step of this batch."
 
-# %% ../nbs/05_learner.ipynb #e51a78ba
+# %% ../nbs/05_learner.ipynb #00b80627
 _events = ('after_create before_fit before_epoch before_train before_batch after_pred after_loss '
            'before_backward after_cancel_backward after_backward before_step after_cancel_step after_step '
            'after_cancel_batch after_batch after_cancel_train after_train before_validate after_cancel_validate '
            'after_validate after_cancel_epoch after_epoch after_cancel_fit after_fit').split()
-_inner_loop = ('before_batch after_pred after_loss before_backward after_cancel_backward after_backward '
-               'before_step after_cancel_step after_step after_cancel_batch after_batch').split()
+_inner_loop = set('before_batch after_pred after_loss before_backward after_cancel_backward after_backward '
+                  'before_step after_cancel_step after_step after_cancel_batch after_batch'.split())
 
-# %% ../nbs/05_learner.ipynb #a09a2f32
+# %% ../nbs/05_learner.ipynb #98912ccf
 def camel2snake(name):
     "`'ActivationStats'` -> `'activation_stats'`."
     s = re.sub(r'(.)([A-Z][a-z]+)', r'\1_\2', name)
@@ -51,7 +52,7 @@ def class2attr(name, suffix='Callback'):
     "Snake-case `name` without `suffix`: the learner attribute of a callback class named `name`."
     return camel2snake(name[:-len(suffix)] if name.endswith(suffix) and name != suffix else name)
 
-# %% ../nbs/05_learner.ipynb #870a0148
+# %% ../nbs/05_learner.ipynb #bec5ef7a
 class Callback:
     "Base class of callbacks: define methods named after events; read the learner's attributes directly."
     order, run, run_train, run_valid = 0, True, True, True
@@ -67,7 +68,7 @@ class Callback:
     def name(self): return class2attr(type(self).__name__)
     def __repr__(self): return type(self).__name__
 
-# %% ../nbs/05_learner.ipynb #50c29a6f
+# %% ../nbs/05_learner.ipynb #178dc133
 def _get_mom(g):
     if 'betas' in g: return g['betas'][0]
     return g.get('momentum', g.get('mom'))
@@ -89,7 +90,7 @@ def _set_hyper(g, name, v):
         else: g['sqr_mom'] = v
     else: g[name] = v
 
-# %% ../nbs/05_learner.ipynb #f5965709
+# %% ../nbs/05_learner.ipynb #7980d48b
 def even_mults(start, stop, n):
     "`n` values from `start` to `stop`, evenly spaced on a log scale."
     if n == 1: return [stop]
@@ -139,7 +140,7 @@ class OptimWrapper:
     def set_hypers(self, **kwargs):
         for k, v in kwargs.items(): self.set_hyper(k, v)
 
-# %% ../nbs/05_learner.ipynb #ecf232d9
+# %% ../nbs/05_learner.ipynb #43bd07c2
 def trainable_params(m):
     "The parameters of `m` that require a gradient."
     return [p for p in m.parameters() if p.requires_grad]
@@ -154,7 +155,7 @@ def bn_bias_params(m):
             if isinstance(mod, _norm_types) or n == 'bias': res.append(p)
     return res
 
-# %% ../nbs/05_learner.ipynb #cbb6ce4e
+# %% ../nbs/05_learner.ipynb #52ebb7f2
 def accuracy(inp, targ, axis=-1):
     "Fraction of rows of `inp` whose arg-max is `targ`."
     return (inp.argmax(dim=axis) == targ).float().mean()
@@ -163,7 +164,7 @@ def error_rate(inp, targ, axis=-1):
     "1 - `accuracy`."
     return 1 - accuracy(inp, targ, axis=axis)
 
-# %% ../nbs/05_learner.ipynb #184299e4
+# %% ../nbs/05_learner.ipynb #31906678
 def find_bs(yb):
     "The batch size of a tuple of targets."
     return len(yb[0]) if len(yb) and hasattr(yb[0], '__len__') else 1
@@ -208,21 +209,22 @@ class AvgLoss(Metric):
     @property
     def name(self): return 'loss'
 
-# %% ../nbs/05_learner.ipynb #da1950a8
+# %% ../nbs/05_learner.ipynb #b6820618
 class AvgSmoothLoss(Metric):
     "Exponential moving average of the batch losses, with bias correction."
     def __init__(self, beta=0.98): self.beta = beta
     def reset(self): self.count, self.val = 0, torch.tensor(0.)
     def accumulate(self, learn):
         self.count += 1
-        loss = learn.loss.detach().float().mean()
-        self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
+        loss = learn.loss.detach().float()
+        if loss.ndim: loss = loss.mean()
+        self.val = torch.lerp(loss, self.val, self.beta) if self.count > 1 else loss * (1 - self.beta)
     @property
     def value(self): return self.val / (1 - self.beta**self.count)
     @property
     def name(self): return 'smooth_loss'
 
-# %% ../nbs/05_learner.ipynb #571e2f9c
+# %% ../nbs/05_learner.ipynb #2026eaa7
 def _as_list(o): return [] if o is None else list(o) if isinstance(o, (list, tuple)) else [o]
 
 class Learner:
@@ -239,12 +241,13 @@ class Learner:
         self.device = torch.device(device) if device is not None else getattr(dls, 'device', None) or default_device()
         self.metrics = [m if isinstance(m, Metric) else AvgMetric(m) for m in _as_list(metrics)]
         self.opt, self.logger, self.training, self.epoch, self.n_epoch = None, print, False, 0, 1
+        self.check_inputs = True  # `fit` checks one batch first (see "Bad input")
         self.xb, self.yb, self.pred, self.loss, self.dl = (None,), (None,), None, None, None
         self.cbs, self._handlers = [], None
         self.add_cbs([TrainEvalCallback, Recorder, ProgressCallback] + _as_list(cbs))
         self('after_create')
 
-# %% ../nbs/05_learner.ipynb #868a5ef2
+# %% ../nbs/05_learner.ipynb #578457a4
 @patch
 def add_cb(self:Learner, cb):
     "Add callback `cb` (an instance, or a class to instantiate); it becomes `self.<snake_name>` too."
@@ -297,7 +300,7 @@ def removed_cbs(self:Learner, cbs):
     try: yield self
     finally: self.add_cbs(cbs)
 
-# %% ../nbs/05_learner.ipynb #da55e0ab
+# %% ../nbs/05_learner.ipynb #7443ce4d
 @patch
 def _build_handlers(self:Learner):
     cbs = sorted(self.cbs, key=lambda cb: cb.order)
@@ -312,7 +315,7 @@ def __call__(self:Learner, event_name):
     if event_name == 'after_fit':
         for cb in self.cbs: cb.run = True
 
-# %% ../nbs/05_learner.ipynb #402acf02
+# %% ../nbs/05_learner.ipynb #6cf53ec3
 @patch
 def _with_events(self:Learner, f, event_type, ex):
     try: self(f'before_{event_type}'); f()
@@ -355,7 +358,7 @@ def all_batches(self:Learner):
     self.n_iter = len(self.dl)
     for i, b in enumerate(self.dl): self.one_batch(i, b)
 
-# %% ../nbs/05_learner.ipynb #5d996c57
+# %% ../nbs/05_learner.ipynb #17e3593f
 @patch
 def _do_epoch_train(self:Learner):
     self.dl = self.dls.train
@@ -377,13 +380,14 @@ def _do_fit(self:Learner):
         self.epoch = epoch
         self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
-# %% ../nbs/05_learner.ipynb #3121380c
+# %% ../nbs/05_learner.ipynb #7829955f
 @patch
-def create_opt(self:Learner):
-    "Create `self.opt`: the optimizer over the `splitter`'s layer groups, batch-norm and bias parameters kept apart."
+def create_opt(self:Learner, wd=None):
+    "Create `self.opt` over the `splitter`'s layer groups; with weight decay, batch-norm and bias parameters get groups of their own."
+    wd = self.wd if wd is None else wd
     groups = self.splitter(self.model)
     if len(groups) and isinstance(groups[0], torch.Tensor): groups = [groups]
-    no_wd = set() if self.wd_bn_bias else {id(p) for p in bn_bias_params(self.model)}
+    no_wd = {id(p) for p in bn_bias_params(self.model)} if wd and not self.wd_bn_bias else set()
     pgs = []
     for i, ps in enumerate(groups):
         ps = list(ps)
@@ -394,8 +398,16 @@ def create_opt(self:Learner):
     lr = self.lr.stop if isinstance(self.lr, slice) else self.lr
     opt = self.opt_func(pgs, lr)
     self.opt = opt if isinstance(opt, OptimWrapper) else OptimWrapper(opt)
-    if self.wd is not None: self.opt.set_hyper('wd', self.wd)
+    self.opt.bn_bias_apart = bool(no_wd) or self.wd_bn_bias or not bn_bias_params(self.model)
+    if wd is not None: self.opt.set_hyper('wd', wd)
     return self.opt
+
+@patch
+def _wd_needs_new_opt(self:Learner, wd):
+    "Weight decay is asked for but the optimizer was built without keeping batch-norm and bias parameters apart."
+    if not wd or getattr(self.opt, 'bn_bias_apart', True): return False
+    if len(self.opt.state): warnings.warn("Rebuilding the optimizer so that weight decay skips batch-norm and bias parameters: its state (momentum) starts afresh.")
+    return True
 
 @patch
 def _call_after_fit_safely(self:Learner):
@@ -414,13 +426,13 @@ def _end_cleanup(self:Learner):
 def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False):
     "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd`."
     with self.added_cbs(cbs):
-        if reset_opt or self.opt is None: self.create_opt()
         if wd is None: wd = self.wd
+        if reset_opt or self.opt is None or self._wd_needs_new_opt(wd): self.create_opt(wd)
         if wd is not None: self.opt.set_hyper('wd', wd)
         self.opt.set_hyper('lr', self.lr if lr is None else lr)
         self.n_epoch = n_epoch
         self.model.to(self.device)
-        self.check_one_batch()
+        if self.check_inputs: self.check_one_batch()
         try:
             try: self('before_fit'); self._do_fit()
             except CancelFitException: self('after_cancel_fit')
@@ -430,7 +442,7 @@ def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False):
         self('after_fit')
         self._end_cleanup()
 
-# %% ../nbs/05_learner.ipynb #e2ce500d
+# %% ../nbs/05_learner.ipynb #fe54e308
 class TrainEvalCallback(Callback):
     "Switch the model between `train()` and `eval()`; keep `train_iter` and `pct_train` up to date."
     order, run_valid = -10, False
@@ -442,13 +454,14 @@ class TrainEvalCallback(Callback):
         self.model.train()
         self.learn.training = True
     def after_batch(self):
-        self.learn.train_iter += 1
-        self.learn.pct_train = (self.epoch * self.n_iter + self.iter + 1) / (self.n_epoch * self.n_iter)
+        learn = self.learn
+        learn.train_iter += 1
+        learn.pct_train = (learn.epoch * learn.n_iter + learn.iter + 1) / (learn.n_epoch * learn.n_iter)
     def before_validate(self):
         self.model.eval()
         self.learn.training = False
 
-# %% ../nbs/05_learner.ipynb #da59f0f2
+# %% ../nbs/05_learner.ipynb #82fc42f8
 def _maybe_item(v): return v.item() if isinstance(v, torch.Tensor) else v
 
 def format_time(t):
@@ -499,12 +512,15 @@ class Recorder(Callback):
         self.cancel_valid = False
         for m in self._valid_mets: m.reset()
     def after_batch(self):
-        if not len(self.yb): return
-        for m in (self._train_mets if self.training else self._valid_mets): m.accumulate(self.learn)
-        if not self.training: return
-        self.lrs.append(self.opt.param_groups[-1]['lr'])
-        self.learn.smooth_loss = self.smooth_loss.value
-        self.losses.append(self.learn.smooth_loss)
+        learn = self.learn   # a local name: this runs for every batch
+        if not len(learn.yb): return
+        if not learn.training:
+            for m in self._valid_mets: m.accumulate(learn)
+            return
+        for m in self._train_mets: m.accumulate(learn)
+        self.lrs.append(learn.opt.param_groups[-1]['lr'])
+        learn.smooth_loss = self.smooth_loss.value
+        self.losses.append(learn.smooth_loss)
     def after_train(self):
         vals = [_maybe_item(m.value) for m in self._train_mets]
         if self.train_metrics and not vals: vals = [None] * (1 + len(self.metrics))  # cancelled: keep the columns
@@ -537,7 +553,7 @@ class Recorder(Callback):
         ax.set_xlabel('training batches'); ax.set_ylabel('loss'); ax.legend()
         return ax
 
-# %% ../nbs/05_learner.ipynb #cda802e6
+# %% ../nbs/05_learner.ipynb #619d7eff
 def noop(*args, **kwargs):
     "Do nothing."
     return None
@@ -595,7 +611,7 @@ class ProgressCallback(Callback):
         if not hasattr(self, '_widths'): self._widths = [max(len(r), 9) for r in row]
         print('  '.join(r.ljust(w) for r, w in zip(row, self._widths)).rstrip())
 
-# %% ../nbs/05_learner.ipynb #0ebe685e
+# %% ../nbs/05_learner.ipynb #5419d103
 @patch
 @contextlib.contextmanager
 def no_logging(self:Learner):
@@ -610,7 +626,7 @@ def no_bar(self:Learner):
     "Context manager: no progress bar (the table is still printed, as plain lists)."
     with self.removed_cbs(ProgressCallback): yield self
 
-# %% ../nbs/05_learner.ipynb #3f37e086
+# %% ../nbs/05_learner.ipynb #e8470af3
 def _shapes(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
 
 def _devices(model, xb):
@@ -662,7 +678,7 @@ def check_one_batch(self:Learner):
         self.model.train(was_training)
         self.xb, self.yb = (None,), (None,)
 
-# %% ../nbs/05_learner.ipynb #a4599772
+# %% ../nbs/05_learner.ipynb #4fa72da0
 def synth_dbunch(a=2, b=3, bs=16, n_train=10, n_valid=2, cuda=False):
     "`DataLoaders` of `n_train` (`n_valid`) batches of `bs` samples of `y = a*x + b + 0.1*noise`."
     def get_data(n):
@@ -687,7 +703,7 @@ def synth_learner(n_trn=10, n_val=2, cuda=False, lr=1e-3, data=None, model=None,
     kwargs.setdefault('loss_func', nn.MSELoss())
     return Learner(data, model, lr=lr, **kwargs)
 
-# %% ../nbs/05_learner.ipynb #bcfa7920
+# %% ../nbs/05_learner.ipynb #72cb5fe0
 @patch
 def validate(self:Learner, ds_idx=1, dl=None, cbs=None):
     "Validation loss and metrics on `self.dls[ds_idx]` (or `dl`)."
@@ -697,7 +713,7 @@ def validate(self:Learner, ds_idx=1, dl=None, cbs=None):
         finally: self._end_cleanup()
     return self.recorder.valid_values
 
-# %% ../nbs/05_learner.ipynb #21896dc8
+# %% ../nbs/05_learner.ipynb #1bdade54
 def _default_act(loss_func):
     if isinstance(loss_func, nn.CrossEntropyLoss): return partial(F.softmax, dim=-1)
     if isinstance(loss_func, nn.BCEWithLogitsLoss): return torch.sigmoid
@@ -738,7 +754,7 @@ def get_preds(self:Learner, ds_idx=1, dl=None, with_input=False, with_loss=False
     if with_loss: res.append(torch.cat(cb.losses))
     return tuple(res)
 
-# %% ../nbs/05_learner.ipynb #311b7769
+# %% ../nbs/05_learner.ipynb #709eddf3
 @patch
 def predict(self:Learner, item):
     "Prediction for one input `item` (no batch dimension): `(decoded, decoded_tensor, output)`."
@@ -748,7 +764,7 @@ def predict(self:Learner, item):
     dec = out.argmax(-1) if isinstance(self.loss_func, nn.CrossEntropyLoss) else out
     return (dec.item() if dec.numel() == 1 else dec), dec, out
 
-# %% ../nbs/05_learner.ipynb #6ef4bfe4
+# %% ../nbs/05_learner.ipynb #2aa81b61
 class PrettyString(str):
     "A `str` that shows itself without quotes."
     def __repr__(self): return str(self)
@@ -791,7 +807,7 @@ def summary(self:Learner):
     res += [f"  - {type(cb).__name__}" for cb in sorted(self.cbs, key=lambda cb: cb.order)]
     return PrettyString('\n'.join(res))
 
-# %% ../nbs/05_learner.ipynb #59bf8bf1
+# %% ../nbs/05_learner.ipynb #179d3c68
 @patch
 def _model_file(self:Learner, file):
     file = Path(file)
@@ -828,9 +844,7 @@ def load(self:Learner, file, device=None, with_opt=True, strict=True):
         except ValueError as e: warnings.warn(f"Could not load the optimizer state from {path}: {e}")
     return self
 
-# %% ../nbs/05_learner.ipynb #17c2ec71
-import operator
-
+# %% ../nbs/05_learner.ipynb #b664fb2d
 class TrackerCallback(Callback):
     "Track the best value of `monitor` in the epoch table; `self.new_best` after each epoch."
     order = 60

@@ -32,3 +32,4 @@ html_theme_options = {
     'home_page_in_toc': True,
 }
 html_static_path = []
+nb_output_folder = str(_root / '_proc' / 'jupyter_execute')  # myst-nb's working copies, out of the source tree
