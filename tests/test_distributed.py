@@ -15,6 +15,7 @@ SCRIPT = textwrap.dedent('''
     from torch.utils.data import DataLoader, TensorDataset
     from mini_fastai.data import DataLoaders
     from mini_fastai.learner import Learner, Callback, SaveModelCallback, accuracy
+    import mini_fastai.schedule  # fit_one_cycle
     from mini_fastai.scale import DistributedSampler
 
     saves, _torch_save = [], torch.save
@@ -53,11 +54,11 @@ SCRIPT = textwrap.dedent('''
         learn = Learner(dls, m, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, lr=1e-2, path=out, cbs=probe)
         with learn.distrib_ctx(timeout=300):
             res = {'world': dist.get_world_size(), 'sharded': isinstance(learn.dls.train.sampler, DistributedSampler)}
-            learn.fit(2, cbs=SaveModelCallback(every_epoch=True))
+            learn.fit_one_cycle(2, 1e-2, cbs=SaveModelCallback(every_epoch=True))
             res['validate'] = learn.validate()
             learn.save('final')
             learn.load('final')  # every rank reads the file rank 0 wrote
-        res.update(rank=rank, values=learn.recorder.values, n_train=probe.n_train, epochs=probe.epochs, n_saves=len(saves),
+        res.update(rank=rank, values=learn.recorder.values, lrs=learn.recorder.lrs, n_train=probe.n_train, epochs=probe.epochs, n_saves=len(saves),
                    restored=learn.model is m and learn.dls is dls and not hasattr(learn, 'distributed_trainer'),
                    pg_destroyed=not dist.is_initialized())
         _torch_save(learn.model.state_dict(), out/f'weights_{rank}.pt')
@@ -126,6 +127,7 @@ def test_reported_loss_equals_single_process_evaluation(run):
         assert abs(valid_loss - loss) < 1e-5 and abs(accuracy - acc) < 1e-6
         assert abs(r['validate'][0] - loss) < 1e-5
     assert res[0]['values'] == res[1]['values']  # losses and metrics averaged over the ranks: the same table
+    assert res[0]['lrs'] == res[1]['lrs'] and len(res[0]['lrs']) == 14  # the same 1cycle schedule on both ranks
 
 def test_train_data_sharded_with_new_epoch_order(run):
     _, _, res, _ = run
