@@ -6,9 +6,10 @@ Docs: https://mini-fastai.github.io/mini_fastai/schedule.html.md"""
 
 # %% auto #0
 __all__ = ['annealer', 'sched_lin', 'sched_cos', 'sched_no', 'sched_exp', 'SchedLin', 'SchedCos', 'SchedNo', 'SchedExp',
-           'SchedPoly', 'combine_scheds', 'combined_cos', 'ParamScheduler']
+           'SchedPoly', 'combine_scheds', 'combined_cos', 'ParamScheduler', 'LRSchedulerCallback', 'TrainingState',
+           'LRFinder', 'minimum', 'steep', 'valley', 'slide']
 
-# %% ../nbs/06_schedule.ipynb #b8c16042
+# %% ../nbs/06_schedule.ipynb #6b4f3a07
 import bisect, collections, functools, math, warnings
 from functools import partial
 import numpy as np
@@ -17,7 +18,7 @@ from torch import nn
 from fastcore.basics import patch
 from .learner import (Learner, Callback, Recorder, CancelFitException, CancelValidException, even_mults)
 
-# %% ../nbs/06_schedule.ipynb #28b43c1f
+# %% ../nbs/06_schedule.ipynb #ea12f42c
 class _Annealer:
     "The schedule `pos -> sched(start, end, pos)`, picklable."
     def __init__(self, sched, start, end): self.sched, self.start, self.end = sched, start, end
@@ -30,7 +31,7 @@ def annealer(f):
     def _inner(start, end): return _Annealer(_inner, start, end)
     return _inner
 
-# %% ../nbs/06_schedule.ipynb #ee4cfcec
+# %% ../nbs/06_schedule.ipynb #58df6ba3
 @annealer
 def sched_lin(start, end, pos): return start + pos * (end - start)
 @annealer
@@ -40,7 +41,7 @@ def sched_no(start, end, pos): return start
 @annealer
 def sched_exp(start, end, pos): return start * (end / start) ** pos
 
-# %% ../nbs/06_schedule.ipynb #c1c56c32
+# %% ../nbs/06_schedule.ipynb #32b9193c
 def SchedLin(start, end):
     "Linear schedule from `start` to `end`."
     return sched_lin(start, end)
@@ -61,7 +62,7 @@ class SchedPoly:
     def __call__(self, pos): return self.start + (self.end - self.start) * pos ** self.power
     def __repr__(self): return f"SchedPoly({self.start!r}, {self.end!r}, {self.power!r})"
 
-# %% ../nbs/06_schedule.ipynb #20b88fb9
+# %% ../nbs/06_schedule.ipynb #1316d2fe
 class _CombinedSched:
     "The schedule that runs `scheds[i]` over the fraction `pcts[i]` of training, picklable."
     def __init__(self, pcts, scheds):
@@ -83,12 +84,12 @@ def combine_scheds(pcts, scheds):
     if abs(sum(pcts) - 1) > 1e-6: raise ValueError(f"combine_scheds: pcts must sum to 1, got {pcts} (sum {sum(pcts):g})")
     return _CombinedSched(pcts, scheds)
 
-# %% ../nbs/06_schedule.ipynb #888caf3a
+# %% ../nbs/06_schedule.ipynb #57f6f7bf
 def combined_cos(pct, start, middle, end):
     "A cosine from `start` to `middle` over the fraction `pct` of training, then a cosine to `end`."
     return combine_scheds([pct, 1 - pct], [SchedCos(start, middle), SchedCos(middle, end)])
 
-# %% ../nbs/06_schedule.ipynb #7901637d
+# %% ../nbs/06_schedule.ipynb #7a8d914d
 def _hyper_value(v):
     "A schedule's output as `set_hyper` takes it: a float, or a list with one float per group."
     if isinstance(v, torch.Tensor): v = v.detach().cpu().numpy()
@@ -113,7 +114,7 @@ class ParamScheduler(Callback):
     def after_fit(self):
         if getattr(self.learn, 'recorder', None) is not None and hasattr(self, 'hps'): self.recorder.hps = self.hps
 
-# %% ../nbs/06_schedule.ipynb #f8a03222
+# %% ../nbs/06_schedule.ipynb #426eb557
 @patch
 def plot_sched(self:Recorder, keys=None, figsize=None):
     "Plot the hyper-parameters recorded by a `ParamScheduler`, one panel per name in `keys` (default all)."
@@ -131,7 +132,7 @@ def plot_sched(self:Recorder, keys=None, figsize=None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_schedule.ipynb #6f062036
+# %% ../nbs/06_schedule.ipynb #c945e148
 class _Resumed:
     "Schedule `f` seen from epoch `start` of `n` epochs: `pos` 0..1 of the remaining epochs."
     def __init__(self, f, start, n): self.f, self.start, self.n = f, start, n
@@ -167,3 +168,189 @@ def fit_one_cycle(self:Learner, n_epoch, lr_max=None, div=25., div_final=1e5, pc
     scheds = {'lr': combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final),
               'mom': combined_cos(pct_start, *(self.moms if moms is None else moms))}
     self._fit_sched(n_epoch, scheds, cbs=cbs, wd=wd, start_epoch=start_epoch)
+
+# %% ../nbs/06_schedule.ipynb #e22b434c
+@patch
+def fit_flat_cos(self:Learner, n_epoch, lr=None, div_final=1e5, pct_start=0.75, wd=None, cbs=None,
+                 reset_opt=False, start_epoch=0):
+    "Fit `n_epoch` epochs at a flat `lr`, annealed with a cosine to `lr/div_final` after the first `pct_start` of training."
+    lr = self._lr_array(lr, reset_opt)
+    self._fit_sched(n_epoch, {'lr': combined_cos(pct_start, lr, lr, lr / div_final)}, cbs=cbs, wd=wd, start_epoch=start_epoch)
+
+# %% ../nbs/06_schedule.ipynb #b2d5ec9e
+@patch
+def fit_sgdr(self:Learner, n_cycles, cycle_len, lr_max=None, cycle_mult=2, cbs=None, reset_opt=False, wd=None,
+             start_epoch=0):
+    "Fit `n_cycles` cosine cycles from `lr_max` to 0, the first `cycle_len` epochs long, each `cycle_mult` times longer."
+    if n_cycles < 1 or cycle_len < 1: raise ValueError(f"fit_sgdr needs n_cycles >= 1 and cycle_len >= 1, got {n_cycles} and {cycle_len}")
+    lr_max = self._lr_array(lr_max, reset_opt)
+    lens = [cycle_len * cycle_mult**i for i in range(n_cycles)]
+    n_epoch = sum(lens)
+    scheds = {'lr': combine_scheds([l / n_epoch for l in lens], [SchedCos(lr_max, 0) for _ in lens])}
+    self._fit_sched(n_epoch, scheds, cbs=cbs, wd=wd, start_epoch=start_epoch)
+
+# %% ../nbs/06_schedule.ipynb #4ceb0352
+class LRSchedulerCallback(Callback):
+    "Drive the `torch.optim.lr_scheduler` made by `sched_func(optimizer)`, stepped every batch or every epoch."
+    order, run_valid = 60, False
+    def __init__(self, sched_func, every='batch'):
+        if every not in ('batch', 'epoch'): raise ValueError(f"every must be 'batch' or 'epoch', got {every!r}")
+        self.sched_func, self.every = sched_func, every
+    def before_fit(self):
+        opt = self.opt.opt
+        if not isinstance(opt, torch.optim.Optimizer): raise TypeError(f"LRSchedulerCallback needs a torch.optim optimizer, got {type(opt).__name__}")
+        for g in opt.param_groups: g.pop('initial_lr', None)  # so the scheduler starts from the current lr
+        self.sched, self.started, self.hps = self.sched_func(opt), False, {'lr': [], 'mom': []}
+    def before_batch(self):
+        if self.every == 'batch' and self.started: self.sched.step()
+        self.started = True
+    def after_batch(self):
+        h = self.opt.hypers[-1]
+        for k in self.hps: self.hps[k].append(h[k])
+    def after_epoch(self):
+        if self.every != 'epoch': return
+        if isinstance(self.sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            val = self.recorder.values[-1][self.recorder.metric_names.index('valid_loss') - 1] if self.recorder.valid_metrics else None
+            if val is not None: self.sched.step(val)
+        else: self.sched.step()
+    def after_fit(self):
+        if getattr(self.learn, 'recorder', None) is not None and hasattr(self, 'hps'): self.recorder.hps = self.hps
+
+# %% ../nbs/06_schedule.ipynb #b34c40b0
+def _clone(v): return v.detach().clone() if isinstance(v, torch.Tensor) else v
+
+class TrainingState:
+    "A copy in memory of what training changes: weights, buffers, gradients, train/eval modes, optimizer state and hyper-parameters."
+    def __init__(self, learn):
+        self.learn, m, self.opt = learn, learn.model, learn.opt
+        self.tensors = [(t, t.detach().clone()) for t in list(m.parameters()) + list(m.buffers())]
+        self.grads = [(p, _clone(p.grad)) for p in m.parameters()]
+        self.modes = [(mod, mod.training) for mod in m.modules()]
+        if self.opt is not None:
+            self.opt_state = {p: {k: _clone(v) for k, v in s.items()} for p, s in self.opt.state.items()}
+            self.groups = [{k: _clone(v) for k, v in g.items() if k != 'params'} for g in self.opt.param_groups]
+
+    def restore(self):
+        "Put everything back, bit for bit."
+        with torch.no_grad():
+            for t, v in self.tensors: t.copy_(v)
+        for p, g in self.grads: p.grad = g
+        for mod, training in self.modes: mod.training = training
+        self.learn.opt = self.opt
+        if self.opt is None: return
+        self.opt.state.clear()
+        self.opt.state.update({p: dict(s) for p, s in self.opt_state.items()})
+        for g, saved in zip(self.opt.param_groups, self.groups):
+            params = g['params']
+            g.clear(); g.update(saved); g['params'] = params
+
+# %% ../nbs/06_schedule.ipynb #af5401e6
+class LRFinder(ParamScheduler):
+    "Train with a learning rate growing exponentially from `start_lr` to `end_lr` over `num_it` batches, then restore everything."
+    def __init__(self, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
+        if num_it < 6: raise ValueError(f"LRFinder needs num_it >= 6 batches to give a usable curve, got {num_it}")
+        if isinstance(start_lr, (list, tuple, np.ndarray)): sched = [SchedExp(s, e) for s, e in zip(start_lr, np.broadcast_to(end_lr, len(start_lr)))]
+        else: sched = SchedExp(start_lr, end_lr)
+        super().__init__({'lr': sched})
+        self.num_it, self.stop_div, self.state = num_it, stop_div, None
+
+    def before_fit(self):
+        super().before_fit()
+        if self.state is None: self.state = TrainingState(self.learn)
+        self.best_loss = float('inf')
+    def before_batch(self): self._update_val(self.train_iter / self.num_it)
+    def after_batch(self):
+        super().after_batch()
+        loss = float(self.smooth_loss)
+        self.best_loss = min(self.best_loss, loss)
+        if math.isnan(loss) or (self.stop_div and loss > 4 * self.best_loss): raise CancelFitException()
+        if self.train_iter >= self.num_it: raise CancelFitException()
+    def before_validate(self): raise CancelValidException()
+    def after_fit(self):
+        super().after_fit()
+        if self.state is not None: self.state.restore()
+        self.state = None
+
+# %% ../nbs/06_schedule.ipynb #95a7fcbf
+def minimum(lrs, losses, num_it):
+    "One tenth of the learning rate at the lowest loss."
+    return float(lrs[np.argmin(losses)]) / 10
+
+def steep(lrs, losses, num_it):
+    "The learning rate where the loss falls fastest against log(lr)."
+    slopes = np.diff(losses) / np.diff(np.log(lrs))
+    return float(lrs[np.argmin(slopes)])
+
+def valley(lrs, losses, num_it):
+    "The middle of the longest valley: the longest run of points over which the loss keeps going down."
+    losses, n = list(map(float, losses)), len(losses)
+    lds, max_start, max_end = [1] * n, 0, 0
+    for i in range(1, n):
+        for j in range(i):
+            if losses[i] < losses[j] and lds[i] < lds[j] + 1: lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]: max_end, max_start = i, i - lds[i]
+    sections = (max_end - max_start) / 3
+    return float(lrs[max_start + int(sections) + int(sections / 2)])
+
+def slide(lrs, losses, num_it, lr_diff=15, thresh=.005, adjust_value=1.):
+    "Walking back from the end, the first lr where the slope is within `thresh` of the slope `lr_diff` points earlier."
+    grads = np.gradient(np.asarray(losses, dtype=float)) if len(losses) > 1 else np.zeros(len(losses))
+    lr_diff = min(lr_diff, len(losses) - 1)
+    r_idx, l_idx = -1, -1 - lr_diff
+    local_min_lr = lrs[l_idx]
+    while l_idx >= -len(losses) and abs(grads[r_idx] - grads[l_idx]) > thresh:
+        local_min_lr = lrs[l_idx]
+        r_idx, l_idx = r_idx - 1, l_idx - 1
+    return float(local_min_lr) * adjust_value
+
+# %% ../nbs/06_schedule.ipynb #242469ab
+def _loss_array(losses): return torch.stack(losses).float().cpu().numpy() if len(losses) else np.zeros(0)
+
+@patch
+def plot_lr_find(self:Recorder, skip_end=5, suggestions=None, ax=None):
+    "Plot the LR finder's smoothed loss against the learning rate (log axis); mark `suggestions` (name -> lr)."
+    import matplotlib.pyplot as plt
+    lrs, losses = np.array(self.lrs, dtype=float), _loss_array(self.losses)
+    if skip_end: lrs, losses = lrs[:-skip_end], losses[:-skip_end]
+    if ax is None: _, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(lrs, losses)
+    ax.set_xscale('log'); ax.set_xlabel('learning rate (log scale)'); ax.set_ylabel('loss (smoothed)')
+    if suggestions:
+        items = suggestions._asdict().items() if hasattr(suggestions, '_asdict') else dict(suggestions).items()
+        ok = np.isfinite(losses)
+        colors = plt.rcParams['axes.prop_cycle'].by_key()['color'][1:]
+        for (name, lr), color in zip(items, colors):
+            if not np.isfinite(lr) or not ok.any(): continue
+            ax.plot(lr, np.interp(np.log(lr), np.log(lrs[ok]), losses[ok]), 'o', color=color, label=f'{name}: {lr:.2e}')
+        ax.legend(loc='best')
+    return ax
+
+# %% ../nbs/06_schedule.ipynb #10ca506a
+def _suggest(lrs, losses, num_it, suggest_funcs):
+    lrs, losses = np.array(lrs, dtype=float)[num_it // 10:-5], _loss_array(losses)[num_it // 10:-5]
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if len(bad): lrs, losses = lrs[:bad[0]], losses[:bad[0]]
+    names = [getattr(f, 'func', f).__name__ for f in suggest_funcs]
+    if len(losses) < 2:
+        warnings.warn(f"lr_find: only {len(losses)} usable points (the run stopped early): no suggestion; try a lower start_lr or end_lr")
+        res = [float('nan')] * len(names)
+    else: res = [f(lrs, losses, num_it) for f in suggest_funcs]
+    return collections.namedtuple('SuggestedLRs', names)(*res)
+
+@patch
+def lr_find(self:Learner, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, show_plot=True, suggest_funcs=(minimum, steep)):
+    "Run the LR range test, restore the learner, plot the loss against the lr and return the suggestions (a namedtuple)."
+    cb = LRFinder(start_lr, end_lr, num_it, stop_div)
+    try: n_epoch = num_it // len(self.dls.train) + 1
+    except TypeError: n_epoch = num_it
+    if self.opt is None: self.create_opt()
+    self.model.to(self.device)
+    cb.state = TrainingState(self)
+    try:
+        with self.no_logging(): self.fit(n_epoch, cbs=cb)
+    finally:
+        if cb.state is not None: cb.state.restore()
+    suggest_funcs = [suggest_funcs] if callable(suggest_funcs) else list(suggest_funcs or [])
+    res = _suggest(self.recorder.lrs, self.recorder.losses, num_it, suggest_funcs) if suggest_funcs else None
+    if show_plot: self.recorder.plot_lr_find(suggestions=res)
+    return res

@@ -65,7 +65,11 @@ def convert_cell(cell, base_url):
     if opts.get('output') == 'false': tags.append('remove-output')
     cell['source'] = '\n'.join(lines)
     for out in cell.get('outputs', []):
-        md = out.get('data', {}).get('text/markdown')
+        data = out.get('data', {})
+        # an interactive widget needs a live kernel: the site shows its static figure instead
+        if 'application/vnd.jupyter.widget-view+json' in data and len(data) > 1:
+            del data['application/vnd.jupyter.widget-view+json']
+        md = data.get('text/markdown')
         if md is not None:
             md = ''.join(md) if isinstance(md, list) else md
             md = _quarto_attrs.sub('', md).lstrip()
