@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent('''
     from torch.utils.data import DataLoader, TensorDataset
     from mini_fastai.data import DataLoaders
     from mini_fastai.learner import Learner, Callback, SaveModelCallback, accuracy
-    import mini_fastai.schedule  # fit_one_cycle
+    import mini_fastai.schedule  # fit_one_cycle, lr_find
     from mini_fastai.scale import DistributedSampler
 
     saves, _torch_save = [], torch.save
@@ -35,7 +35,8 @@ SCRIPT = textwrap.dedent('''
 
     class Probe(Callback):
         "Items seen in training, and the sampler's epoch, per epoch; fail on purpose when asked."
-        def __init__(self, fail_rank): self.fail_rank, self.n_train, self.epochs = fail_rank, [], []
+        def __init__(self, fail_rank): self.fail_rank = fail_rank
+        def before_fit(self): self.n_train, self.epochs = [], []
         def before_train(self): self.n_train.append(0)
         def after_batch(self):
             if not self.training: return
@@ -54,6 +55,9 @@ SCRIPT = textwrap.dedent('''
         learn = Learner(dls, m, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, lr=1e-2, path=out, cbs=probe)
         with learn.distrib_ctx(timeout=300):
             res = {'world': dist.get_world_size(), 'sharded': isinstance(learn.dls.train.sampler, DistributedSampler)}
+            before = {k: v.clone() for k, v in learn.model.state_dict().items()}
+            res['suggestions'] = repr(learn.lr_find(num_it=20))  # every rank must stop at the same batch
+            res['lr_find_restored'] = all(torch.equal(before[k], v) for k, v in learn.model.state_dict().items())
             learn.fit_one_cycle(2, 1e-2, cbs=SaveModelCallback(every_epoch=True))
             res['validate'] = learn.validate()
             learn.save('final')
@@ -77,7 +81,7 @@ def launch(tmp_path, fail_rank=-1, timeout=150):
     script = tmp_path/'train.py'
     script.write_text(SCRIPT)
     root = str(Path(mini_fastai.__file__).parent.parent)
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': os.pathsep.join([root, os.environ.get('PYTHONPATH', '')])}
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg', 'PYTHONPATH': os.pathsep.join([root, os.environ.get('PYTHONPATH', '')])}
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_addr=127.0.0.1',
            f'--master_port={free_port()}', str(script), str(tmp_path), str(fail_rank)]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
@@ -128,6 +132,11 @@ def test_reported_loss_equals_single_process_evaluation(run):
         assert abs(r['validate'][0] - loss) < 1e-5
     assert res[0]['values'] == res[1]['values']  # losses and metrics averaged over the ranks: the same table
     assert res[0]['lrs'] == res[1]['lrs'] and len(res[0]['lrs']) == 14  # the same 1cycle schedule on both ranks
+
+def test_lr_find_under_ddp(run):
+    _, _, res, _ = run
+    assert res[0]['suggestions'] == res[1]['suggestions'] and 'SuggestedLRs' in res[0]['suggestions']
+    assert all(r['lr_find_restored'] for r in res)
 
 def test_train_data_sharded_with_new_epoch_order(run):
     _, _, res, _ = run
