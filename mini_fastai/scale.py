@@ -7,7 +7,7 @@ Docs: https://mini-fastai.github.io/mini_fastai/scale.html.md"""
 # %% auto #0
 __all__ = ['MixedPrecision', 'rank_distrib', 'num_distrib', 'DistributedEvalSampler', 'distrib_dl', 'DistributedTrainer']
 
-# %% ../nbs/11_scale.ipynb #3561b33a
+# %% ../nbs/11_scale.ipynb #eacb40bb
 import contextlib, datetime, os, warnings
 import torch
 from torch import nn
@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .data import DataLoaders
 from .learner import Learner, Callback, CancelStepException, ProgressCallback, find_bs, noop
 
-# %% ../nbs/11_scale.ipynb #ba05880b
+# %% ../nbs/11_scale.ipynb #a7bdf760
 def _to_float(o):
     "`o` with every 16-bit float tensor inside (tuples and lists too) converted to fp32."
     if isinstance(o, torch.Tensor): return o.float() if o.dtype in (torch.float16, torch.bfloat16) else o
@@ -33,7 +33,7 @@ def _grads_finite(param_groups):
 
 _amp_dtypes = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 
-# %% ../nbs/11_scale.ipynb #88f7baf6
+# %% ../nbs/11_scale.ipynb #4ef65f7b
 class MixedPrecision(Callback):
     "Forward pass and loss under `torch.autocast` in `amp_mode` ('fp16' or 'bf16'); fp16 losses scaled by a `GradScaler(**kwargs)`; steps with inf/NaN gradients skipped and counted."
     order = 10
@@ -81,7 +81,7 @@ class MixedPrecision(Callback):
     def param_groups(self): return self.opt.param_groups
     def step(self, *args, **kwargs): self.skipped = False
 
-# %% ../nbs/11_scale.ipynb #81b52472
+# %% ../nbs/11_scale.ipynb #700d8317
 @patch
 def to_fp16(self:Learner, **kwargs):
     "Train in mixed precision with fp16 and loss scaling (`kwargs` go to `torch.amp.GradScaler`)."
@@ -99,7 +99,7 @@ def to_fp32(self:Learner):
     "Train in full precision again."
     return self.remove_cb(MixedPrecision)
 
-# %% ../nbs/11_scale.ipynb #81b671d4
+# %% ../nbs/11_scale.ipynb #4b95097c
 def rank_distrib():
     "This process's rank in a `torchrun` launch (0 outside one)."
     return int(os.environ.get('RANK', 0))
@@ -111,7 +111,7 @@ def num_distrib():
 def _launched_by_torchrun():
     return all(k in os.environ for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'))
 
-# %% ../nbs/11_scale.ipynb #f8fb425c
+# %% ../nbs/11_scale.ipynb #4e7a5db7
 class DistributedEvalSampler(DistributedSampler):
     "Every index of `dataset` once, in order: process `rank` takes `rank, rank+num_replicas, …` (no padding, so shards may differ by one item)."
     def __init__(self, dataset, num_replicas=None, rank=None):
@@ -119,7 +119,7 @@ class DistributedEvalSampler(DistributedSampler):
         self.num_samples = len(range(self.rank, len(self.dataset), self.num_replicas))
     def __iter__(self): return iter(range(self.rank, len(self.dataset), self.num_replicas))
 
-# %% ../nbs/11_scale.ipynb #ac3c7a3f
+# %% ../nbs/11_scale.ipynb #20fa3669
 def distrib_dl(dl, train=True, seed=0, num_replicas=None, rank=None):
     "A copy of `DataLoader` `dl` that reads only this process's shard: `DistributedSampler` for training, `DistributedEvalSampler` otherwise."
     if isinstance(dl.dataset, IterableDataset):
@@ -132,7 +132,7 @@ def distrib_dl(dl, train=True, seed=0, num_replicas=None, rank=None):
                       collate_fn=dl.collate_fn, pin_memory=dl.pin_memory, drop_last=dl.drop_last, timeout=dl.timeout,
                       worker_init_fn=dl.worker_init_fn, persistent_workers=dl.persistent_workers)
 
-# %% ../nbs/11_scale.ipynb #708b5644
+# %% ../nbs/11_scale.ipynb #ac6d729c
 def _all_sum(t):
     "Sum tensor `t` over all the processes."
     dist.all_reduce(t)
@@ -149,7 +149,7 @@ def _reduce_metrics(mets, device):
     for m, (total, count) in zip(mets, t):
         m.total, m.count = total, int(count)
 
-# %% ../nbs/11_scale.ipynb #1abb23f7
+# %% ../nbs/11_scale.ipynb #bfdebd53
 class DistributedTrainer(Callback):
     "Inside `distrib_ctx`: train through the `DistributedDataParallel` wrapper `ddp`, set the sampler's epoch, average losses and metrics over the processes."
     order = -20  # before `TrainEvalCallback` switches train/eval mode, and before `Recorder` reads the values
@@ -176,7 +176,7 @@ class DistributedTrainer(Callback):
         if rec is not None: _reduce_metrics(rec._valid_mets, self.learn.device)
     def after_fit(self): self.learn.model = self.ddp.module
 
-# %% ../nbs/11_scale.ipynb #fbc94cf4
+# %% ../nbs/11_scale.ipynb #24732c7f
 _save_one_process = getattr(Learner.save, '_one_process', Learner.save)
 
 @patch
@@ -189,7 +189,7 @@ def save(self:Learner, file, with_opt=True):
 
 Learner.save._one_process = _save_one_process
 
-# %% ../nbs/11_scale.ipynb #f0903a82
+# %% ../nbs/11_scale.ipynb #6ae745b2
 _told_not_distributed = False
 
 def _say_not_distributed():
@@ -202,7 +202,7 @@ def _shared_seed(device):
     "A random seed drawn on rank 0 and sent to every process."
     return int(_all_sum(torch.randint(0, 2**31 - 1, (1,), device=device) * (dist.get_rank() == 0)).item())
 
-# %% ../nbs/11_scale.ipynb #009273e4
+# %% ../nbs/11_scale.ipynb #ee774e38
 def _setup_distrib(learn, cuda_id, sync_bn, timeout, stack):
     "Init the process group, wrap the model, shard the data, silence ranks > 0; register each undo on `stack`."
     cuda = learn.device.type == 'cuda'
@@ -233,7 +233,7 @@ def _setup_distrib(learn, cuda_id, sync_bn, timeout, stack):
             stack.callback(lambda: [rec.__dict__.pop(n, None) for n in plots])
     stack.enter_context(learn.added_cbs(DistributedTrainer(ddp)))
 
-# %% ../nbs/11_scale.ipynb #b8aef53f
+# %% ../nbs/11_scale.ipynb #3ddede80
 @patch
 @contextlib.contextmanager
 def distrib_ctx(self:Learner, cuda_id=None, sync_bn=True, timeout=None):
