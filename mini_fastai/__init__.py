@@ -13,6 +13,7 @@ from mini_fastai.hooks import *
 from mini_fastai.lenet import *
 from mini_fastai.transfer import *
 from mini_fastai.gan import *
+from mini_fastai.scale import *
 from mini_fastai.widgets import *
 ```
 

@@ -20,6 +20,7 @@ from .hooks import *
 from .lenet import *
 from .transfer import *
 from .gan import *
+from .scale import *
 from .widgets import *
 
 # %% ../nbs/index.ipynb #d64e15f3
