@@ -6,7 +6,7 @@
 
 Method: one workload (chapter 13's `simple_cnn` with batch norm on `mnist_sample()`); every contender starts from
 the same initial weights (a copied `state_dict`) and reads the same `DataLoader` objects; timed runs are interleaved
-(A B C A B C ...), the first round is a discarded warm-up, and each figure is the median of the timed rounds.
+(A B C, B C A, ...), the first round is a discarded warm-up, and each figure is the median of the timed rounds.
 A ratio is the median over rounds of the ratio measured within a round, so that a change of machine load between
 rounds does not bias it. fastai and torch-lr-finder are references only: without them their columns read nan.
 """
@@ -181,10 +181,10 @@ def setup_fastai(fa, wl, bs, with_hist=None):
 # Timing
 def interleaved(setups, rounds, warmup=1):
     "Time each `name: setup()` (returning a run function, or `None` when unavailable) in interleaved rounds."
-    times = {k: [] for k in setups}
+    times, names = {k: [] for k in setups}, list(setups)
     for r in range(warmup + rounds):
-        for name, setup in setups.items():
-            run = setup()
+        for name in names[r % len(names):] + names[:r % len(names)]:  # rotate the order: no contender always runs first
+            run = setups[name]()
             if run is None: continue
             t0 = time.perf_counter()
             run()
@@ -413,6 +413,13 @@ def deep_bytes(o, seen=None):
     elif hasattr(o, 'nbytes') and hasattr(o, 'dtype'): n += int(o.nbytes)  # numpy
     return n
 
+def _peak_rss():
+    "Peak resident memory of this process (VmHWM: unlike `ru_maxrss`, not inherited from the parent across exec)."
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'): return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
 def _rss_now():
     with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
 
@@ -448,7 +455,7 @@ def memory_child(which, n_batches, bs, threads):
     kept = deep_bytes(stats)
     print(json.dumps(dict(batches=n_batches, kept_batches=n_kept, layers=n_layers, bytes_kept=kept,
                           bytes_per_batch_per_layer=kept / max(1, n_kept * n_layers),
-                          peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                          peak_rss_mb=_peak_rss() / 2**20,
                           rss_growth_mb=(_RSS_PEAK[0] - rss0) / 2**20)))
 
 _RSS_PEAK = [0]
