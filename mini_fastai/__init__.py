@@ -8,6 +8,8 @@ from mini_fastai.compat import *
 from mini_fastai.data import *
 from mini_fastai.learner import *
 from mini_fastai.schedule import *
+from mini_fastai.lenet import *
+from mini_fastai.transfer import *
 ```
 
 ```python

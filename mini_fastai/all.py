@@ -15,6 +15,8 @@ from .compat import *
 from .data import *
 from .learner import *
 from .schedule import *
+from .lenet import *
+from .transfer import *
 
 # %% ../nbs/index.ipynb #32bb9015
 # nbdev writes `__all__` from the names defined in exported cells; this module only re-exports,
