@@ -27,8 +27,11 @@ NAN = float('nan')
 
 # ---------------------------------------------------------------------------------------------------------------
 # Optional references
+WITH_REFERENCES = True  # `--no-references` pretends fastai and torch-lr-finder are not installed
+
 def _fastai():
     "The fastai names used here, or `None` when fastai is not installed."
+    if not WITH_REFERENCES: return None
     try:
         from mini_fastai.compat import import_torchvision
         import_torchvision()  # fastai imports torchvision, which needs the compat fix on this torch build
@@ -43,6 +46,7 @@ def _fastai():
                 ActivationStats=ActivationStats)
 
 def _torch_lr_finder():
+    if not WITH_REFERENCES: return None
     try:
         import torch_lr_finder
         from torch_lr_finder import LRFinder
@@ -381,7 +385,7 @@ def measure_imports(fa_available, rounds, warmup=1):
     names = [k for k in IMPORTS if k != 'fastai' or fa_available]
     times, flags = {k: [] for k in IMPORTS}, {}
     for r in range(warmup + rounds):
-        for k in names:
+        for k in names[r % len(names):] + names[:r % len(names)]:
             out = _import_child(IMPORTS[k])
             if out is None: continue
             if r >= warmup: times[k].append(out[0])
@@ -591,6 +595,7 @@ def parse_args(argv=None):
     p.add_argument('--mem-batches', type=int, help='batches for the memory measure (default 1,000; quick 250)')
     p.add_argument('--oc-epochs', type=int, default=5, help='fit_one_cycle epochs')
     p.add_argument('--skip', default='', help='comma-separated measures to skip: epochs,lr_find,one_cycle,imports,memory')
+    p.add_argument('--no-references', action='store_true', help='run as if fastai and torch-lr-finder were not installed')
     p.add_argument('--memory-child', choices=['mini', 'fastai'], help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -600,6 +605,8 @@ def main(argv=None):
     rounds = a.rounds or (3 if q else 5)
     mem_batches = a.mem_batches or (250 if q else 1000)
     if a.memory_child: return memory_child(a.memory_child, mem_batches, 64, a.threads)
+    global WITH_REFERENCES
+    WITH_REFERENCES = not a.no_references
     torch.set_num_threads(a.threads)
     warnings.filterwarnings('ignore', message='You are shadowing an attribute')  # fastai's ActivationStats
     skip = set(filter(None, a.skip.split(',')))
