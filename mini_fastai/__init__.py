@@ -10,6 +10,7 @@ from mini_fastai.learner import *
 from mini_fastai.schedule import *
 from mini_fastai.lenet import *
 from mini_fastai.transfer import *
+from mini_fastai.gan import *
 ```
 
 ```python

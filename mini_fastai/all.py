@@ -17,6 +17,7 @@ from .learner import *
 from .schedule import *
 from .lenet import *
 from .transfer import *
+from .gan import *
 
 # %% ../nbs/index.ipynb #32bb9015
 # nbdev writes `__all__` from the names defined in exported cells; this module only re-exports,
