@@ -6,11 +6,14 @@ from torch import nn
 import torch.nn.functional as F
 from mini_fastai.compat import *
 from mini_fastai.data import *
+from mini_fastai.conv import *
 from mini_fastai.learner import *
 from mini_fastai.schedule import *
+from mini_fastai.hooks import *
 from mini_fastai.lenet import *
 from mini_fastai.transfer import *
 from mini_fastai.gan import *
+from mini_fastai.widgets import *
 ```
 
 ```python

@@ -7,19 +7,22 @@ Docs: https://mini-fastai.github.io/mini_fastai/index.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/index.ipynb #446ea423
+# %% ../nbs/index.ipynb #ddfab619
 import torch, numpy as np
 from torch import nn
 import torch.nn.functional as F
 from .compat import *
 from .data import *
+from .conv import *
 from .learner import *
 from .schedule import *
+from .hooks import *
 from .lenet import *
 from .transfer import *
 from .gan import *
+from .widgets import *
 
-# %% ../nbs/index.ipynb #32bb9015
+# %% ../nbs/index.ipynb #d64e15f3
 # nbdev writes `__all__` from the names defined in exported cells; this module only re-exports,
 # so list every public name it holds.
 __all__ = [n for n in globals() if not n.startswith('_') and n not in ('In', 'Out', 'get_ipython', 'exit', 'quit')]
