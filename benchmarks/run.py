@@ -1,7 +1,7 @@
 """Side-by-side benchmarks of mini_fastai's training toolbox against a hand-written PyTorch loop, fastai and torch-lr-finder.
 
-    python benchmarks/run.py            # full run: all data, 5 timed rounds
-    python benchmarks/run.py --quick    # smaller run (under 2 minutes on 2 CPU cores)
+    python benchmarks/run.py            # full run: 5 timed rounds, ActivationStats at bs 64 and 512, 1,000 batches for memory
+    python benchmarks/run.py --quick    # 3 rounds, ActivationStats at bs 64, 250 batches (under 2 minutes on 2 CPU cores)
     python benchmarks/run.py --save     # also write benchmarks/results.json and benchmarks/results.md
 
 Method: one workload (chapter 13's `simple_cnn` with batch norm on `mnist_sample()`); every contender starts from
@@ -585,12 +585,12 @@ def _jsonable(o):
 # ---------------------------------------------------------------------------------------------------------------
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--quick', action='store_true', help='fewer rounds and a smaller training set: under 2 minutes on 2 CPU cores')
+    p.add_argument('--quick', action='store_true', help='3 rounds, ActivationStats at bs 64 only, 250 batches for memory: under 2 minutes on 2 CPU cores')
     p.add_argument('--save', action='store_true', help='write benchmarks/results.json and benchmarks/results.md')
     p.add_argument('--threads', type=int, default=2, help='torch.set_num_threads for every measure')
     p.add_argument('--rounds', type=int, help='timed rounds after the warm-up (default 5, quick 3)')
-    p.add_argument('--n-train', type=int, help='training images used for the epoch timings (default all 4,000; quick 1,000)')
-    p.add_argument('--n-valid', type=int, help='validation images used for the epoch timings (default all 1,000; quick 500)')
+    p.add_argument('--n-train', type=int, help='training images (default all 4,000; fewer only to try the script out)')
+    p.add_argument('--n-valid', type=int, help='validation images (default all 1,000)')
     p.add_argument('--num-it', type=int, default=100, help='lr_find iterations')
     p.add_argument('--mem-batches', type=int, help='batches for the memory measure (default 1,000; quick 250)')
     p.add_argument('--oc-epochs', type=int, default=5, help='fit_one_cycle epochs')
@@ -613,9 +613,7 @@ def main(argv=None):
     load_start = _load()
     t_start = time.perf_counter()
     fa, tl = _fastai(), _torch_lr_finder()
-    n_train, n_valid = a.n_train or (1000 if q else None), a.n_valid or (500 if q else None)
-    wl = Workload(n_train, n_valid)
-    wl_full = Workload() if q and not (a.n_train or a.n_valid) else wl  # an explicit size applies to every measure
+    wl = Workload(a.n_train, a.n_valid)
     settings = dict(quick=q, rounds=rounds, num_it=a.num_it, lr_find_bs=64, oc_epochs=a.oc_epochs, oc_lr=0.1, oc_bs=64,
                     mem_batches=mem_batches, bss=[64, 512])
     r = dict(settings=settings)
@@ -624,10 +622,10 @@ def main(argv=None):
     r['epochs'] = measure_epochs(wl, fa, [64, 512], rounds, [64] if q else [64, 512]) if 'epochs' not in skip else {
         64: dict(median={}, mini_vs_plain=NAN, fastai_vs_plain=NAN, mini_hist=NAN, mini_nohist=NAN, fastai_hist=NAN, fastai_nohist=NAN)}
     log('lr_find')
-    r['lr_find'] = measure_lr_find(wl_full, fa, tl, 64, a.num_it, rounds) if 'lr_find' not in skip else dict(
+    r['lr_find'] = measure_lr_find(wl, fa, tl, 64, a.num_it, rounds) if 'lr_find' not in skip else dict(
         median={}, exact={'mini': None, 'fastai': None, 'tlrf': None}, mini_vs_fastai=NAN, mini_vs_tlrf=NAN)
     log('fit_one_cycle')
-    r['one_cycle'] = measure_one_cycle(wl_full, fa, 64, a.oc_epochs, 0.1) if 'one_cycle' not in skip else {}
+    r['one_cycle'] = measure_one_cycle(wl, fa, 64, a.oc_epochs, 0.1) if 'one_cycle' not in skip else {}
     log('imports')
     # quick: no warm-up round, the files are already in the page cache (this process imported them all)
     r['imports'] = measure_imports(fa is not None, rounds, warmup=0 if q else 1) if 'imports' not in skip else dict(median={}, flags={}, mini_minus_torch=NAN)
