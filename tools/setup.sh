@@ -11,8 +11,9 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet -c constraints.txt -e ".[dev]" 2> >(grep -v "^WARNING: Location" >&2)
 .venv/bin/python -c "import mini_fastai, torch; print('mini_fastai', mini_fastai.__version__, '| torch', torch.__version__)"
 
-if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
-  echo "chromium: $(command -v chromium)"
+browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+if [ -n "$browser" ] && command -v chromedriver >/dev/null; then
+  echo "browser for the docs test: $browser"
 elif [ "$(id -u)" = 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 elif command -v sudo >/dev/null; then
