@@ -9,7 +9,9 @@ __all__ = ['to_detach', 'Hook', 'hook_output', 'Hooks', 'hook_outputs', 'total_p
            'layer_summary', 'ActivationStats']
 
 # %% ../nbs/07_hooks.ipynb #e68063e9
+import os
 import torch
+from concurrent.futures import Future, ThreadPoolExecutor
 from torch import nn
 from fastcore.basics import patch
 from .learner import Callback
@@ -131,6 +133,14 @@ class HookCallback(Callback):
     def __del__(self): self._remove()
 
 # %% ../nbs/07_hooks.ipynb #e81a6f2d
+def _bincount(x, minlength, ways=16):
+    "`torch.bincount(x, minlength=minlength)` of a flat tensor; for a large `x`, counted in `ways` interleaved sets of counters."
+    if len(x) < 32768: return torch.bincount(x, minlength=minlength)
+    m = len(x) - len(x) % ways
+    spread = x[:m].view(-1, ways) + torch.arange(0, ways * minlength, minlength, dtype=x.dtype)  # x[i] counts in set i % ways
+    counts = torch.bincount(spread.view(-1), minlength=ways * minlength).view(ways, minlength).sum(0)
+    return counts + torch.bincount(x[m:], minlength=minlength)
+
 def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
     "Mean, std, fraction below `near_zero` and (if `with_hist`) counts in `n_bins` bins over [0, `hi`) of tensor `o`: one float tensor on `o`'s device."
     o = o.detach().float().flatten()
@@ -143,35 +153,41 @@ def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
         raise ValueError(f"the bin width hi/n_bins = {hi / n_bins} must be a multiple of near_zero = {near_zero}")
     top = n_bins * k + 1                # fine bin numbers: 0 below zero, 1..top-1 in range, top above
     fine = torch.nan_to_num_(o.mul(1 / near_zero).add_(1), nan=top, posinf=top, neginf=0).clamp_(0, top).int()
-    counts = torch.bincount(fine, minlength=top + 1)
+    counts = _bincount(fine, top + 1)
     hist = counts[1:top].view(n_bins, k).sum(1)
     return torch.cat([torch.stack([mean, std, (counts[0] + counts[1]) / n]), hist.float()])
 
 # %% ../nbs/07_hooks.ipynb #6752a803
 class ActivationStats(HookCallback):
     "Record `layer_summary` (mean, std, fraction near zero and with `with_hist` a 40-bin histogram over [0, 10)) of each hooked layer's output, per training batch."
-    order, flush_every = -20, 256
+    order, flush_every, in_background = -20, 256, True
     def __init__(self, with_hist=False, every=None, modules=None, remove_end=True, include_paramless=False, cpu=False):
         super().__init__(modules=modules, every=every, remove_end=remove_end, cpu=cpu, include_paramless=include_paramless)
-        self.with_hist, self._chunks, self._pending = with_hist, [], []
+        self.with_hist, self._chunks, self._pending, self._worker = with_hist, [], [], None
 
     def hook(self, m, i, o):
         if not self.training: return None
         if not isinstance(o, torch.Tensor):
             raise TypeError(f"ActivationStats can only record modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
-        return layer_summary(o, self.with_hist)
+        if self._worker is None or o.device.type != 'cpu': return self._summary(o)
+        return self._worker.submit(self._summary, o.clone())  # a copy: later layers may change `o` in place
+
+    def _summary(self, o): return layer_summary(o, self.with_hist)
 
 # %% ../nbs/07_hooks.ipynb #6d67dcb8
 @patch
 def before_fit(self:ActivationStats):
     HookCallback.before_fit(self)
     self._chunks, self._pending = [], []
+    if self.in_background and torch.get_num_threads() == 1 and (os.cpu_count() or 1) > 1:
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix='ActivationStats')
 
 @patch
 def after_batch(self:ActivationStats):
     if self.recording and self.hooks is not None:
         stored = [h.stored for h in self.hooks]
-        if all(s is not None for s in stored): self._pending.append(torch.stack(stored))
+        if all(s is not None for s in stored):
+            self._pending.append(torch.stack([s.result() if isinstance(s, Future) else s for s in stored]))
         for h in self.hooks: h.stored = None
         if len(self._pending) >= self.flush_every: self._flush()
     HookCallback.after_batch(self)
@@ -186,6 +202,8 @@ def _flush(self:ActivationStats):
 def after_train(self:ActivationStats): self._flush()
 @patch
 def after_fit(self:ActivationStats):
+    if self._worker is not None: self._worker.shutdown(cancel_futures=True)
+    self._worker = None
     self._flush()
     HookCallback.after_fit(self)
 

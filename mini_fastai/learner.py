@@ -634,6 +634,14 @@ def _devices(model, xb):
     bd = {str(x.device) for x in xb if isinstance(x, torch.Tensor)}
     return md, bd
 
+def _first_items(xb, yb, n=2):
+    "The first `n` items of the batch `(xb, yb)` when all its tensors share their first dimension (the batch size), else `None`."
+    ts = [*xb, *yb]
+    if not ts or not all(isinstance(t, torch.Tensor) and t.ndim for t in ts): return None
+    sizes = {t.shape[0] for t in ts}
+    if len(sizes) > 1 or sizes.pop() <= n: return None
+    return tuple(t[:n] for t in xb), tuple(t[:n] for t in yb)
+
 @patch
 def check_one_batch(self:Learner):
     "Run model, loss and metrics on one training batch; raise a clear error for the mistakes that would not crash or would crash obscurely."
@@ -645,6 +653,14 @@ def check_one_batch(self:Learner):
         except StopIteration: raise ValueError("The training DataLoader is empty: it yielded no batch.") from None
     self._split(to_device(b, self.device))
     xb, yb = self.xb, self.yb
+    small = _first_items(xb, yb)
+    if small is not None:
+        try: return self._check_batch(*small)
+        except Exception: pass  # check the whole batch: the error then names its real shapes
+    self._check_batch(xb, yb)
+
+@patch
+def _check_batch(self:Learner, xb, yb):
     was_training = self.model.training
     self.model.eval()
     try:
