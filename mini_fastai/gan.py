@@ -9,12 +9,12 @@ __all__ = ['GAN_RECORDS', 'dcgan_hparams', 'Generator', 'Discriminator', 'weight
            'save_generator', 'load_generator']
 
 # %% ../nbs/10_gan.ipynb #099cbbf8
-import math, os, tempfile
+import math
 from pathlib import Path
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .data import default_device
+from .data import default_device, atomic_write
 
 # %% ../nbs/10_gan.ipynb #7531f621
 def dcgan_hparams(full_size=False):
@@ -233,14 +233,7 @@ def _generator_config(G): return dict(nz=G.nz, ngf=G.ngf, nc=G.nc, img_size=G.im
 def save_generator(G, path):
     "Save `G`'s weights and shape to `path`, atomically; returns the path."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save({'config': _generator_config(G), 'state_dict': G.state_dict()}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    with atomic_write(path) as f: torch.save({'config': _generator_config(G), 'state_dict': G.state_dict()}, f)
     return path
 
 # %% ../nbs/10_gan.ipynb #643edf9f

@@ -13,7 +13,7 @@ __all__ = ['CancelFitException', 'CancelEpochException', 'CancelTrainException',
            'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'SGD', 'Adam', 'AdamW']
 
 # %% ../nbs/05_learner.ipynb #ed0bfed4
-import contextlib, copy, operator, os, re, tempfile, time, warnings
+import contextlib, copy, operator, re, time, warnings
 from functools import partial
 from pathlib import Path
 import torch
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torch.optim import SGD, Adam, AdamW
 from fastcore.basics import patch
-from .data import DataLoaders, default_device, to_device, mnist_sample
+from .data import DataLoaders, default_device, to_device, mnist_sample, atomic_write
 _all_ = ['SGD', 'Adam', 'AdamW']  # the optimizers re-exported for `from mini_fastai.all import *`
 
 # %% ../nbs/05_learner.ipynb #ba15df56
@@ -833,17 +833,9 @@ def _model_file(self:Learner, file):
 def save(self:Learner, file, with_opt=True):
     "Save model (and optimizer) state to `self.path/self.model_dir/file.pth`, atomically; return the path."
     path = self._model_file(file)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {'model': self.model.state_dict()}
     if with_opt and self.opt is not None: state['opt'] = self.opt.state_dict()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: torch.save(state, f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.remove(tmp)
-        raise
+    with atomic_write(path) as f: torch.save(state, f)
     return path
 
 @patch
