@@ -6,10 +6,10 @@ Docs: https://mini-fastai.github.io/mini_fastai/hooks.html.md"""
 
 # %% auto #0
 __all__ = ['to_detach', 'Hook', 'hook_output', 'Hooks', 'hook_outputs', 'total_params', 'has_params', 'HookCallback',
-           'layer_summary', 'ActivationStats']
+           'layer_summaries', 'layer_summary', 'ActivationStats']
 
 # %% ../nbs/07_hooks.ipynb #e68063e9
-import os
+import functools, os
 import torch
 from concurrent.futures import Future, ThreadPoolExecutor
 from torch import nn
@@ -133,79 +133,198 @@ class HookCallback(Callback):
     def __del__(self): self._remove()
 
 # %% ../nbs/07_hooks.ipynb #e81a6f2d
-def _bincount(x, minlength, ways=16):
-    "`torch.bincount(x, minlength=minlength)` of a flat tensor; for a large `x`, counted in `ways` interleaved sets of counters."
-    if len(x) < 32768: return torch.bincount(x, minlength=minlength)
-    m = len(x) - len(x) % ways
-    spread = x[:m].view(-1, ways) + torch.arange(0, ways * minlength, minlength, dtype=x.dtype)  # x[i] counts in set i % ways
-    counts = torch.bincount(spread.view(-1), minlength=ways * minlength).view(ways, minlength).sum(0)
-    return counts + torch.bincount(x[m:], minlength=minlength)
+_ROW = 64  # activations are packed from multiples of 64 elements: a row of 64 never holds two layers
+
+def _fine_bins(near_zero, n_bins, hi):
+    "Fine bins (of width `near_zero`) per histogram bin, and the number of the fine bin at `hi` (fine bin 0: below zero)."
+    if n_bins == 0: return 1, 1
+    k = round(hi / n_bins / near_zero) if n_bins > 0 and near_zero > 0 else 0
+    if k < 1 or abs(k * near_zero * n_bins - hi) > 1e-6 * hi:
+        raise ValueError(f"the bin width hi/n_bins = {hi}/{n_bins} must be a positive multiple of near_zero = {near_zero}")
+    return k, n_bins * k + 1
+
+@functools.lru_cache(maxsize=16)
+def _packing(lens, n_fine, ways, device):
+    "Index tensors for activations of `lens` elements packed one after the other, each padded to whole rows of `_ROW`."
+    L, padded = len(lens), [-(-n // _ROW) * _ROW for n in lens]
+    starts = [sum(padded[:i]) for i in range(L)]
+    row_layer = torch.repeat_interleave(torch.arange(L), torch.tensor(padded) // _ROW)
+    res = dict(starts=torch.tensor(starts).clamp_max(max(sum(padded) - 1, 0)),
+               pads=torch.cat([torch.arange(s + n, s + p) for s, n, p in zip(starts, lens, padded)]),
+               pad_layer=torch.repeat_interleave(torch.arange(L), torch.tensor(padded) - torch.tensor(lens)),
+               row_layer=row_layer,
+               row_off=(row_layer * n_fine).int()[:, None],                  # layer l counts in counters l*n_fine...
+               col_off=((torch.arange(_ROW) % ways) * (L * n_fine)).int(),  # ...of the counter set (element % ways)
+               n=torch.tensor(lens, dtype=torch.float64))
+    return {k: v.to(device) for k, v in res.items()}
+
+@functools.lru_cache(maxsize=8)
+def _bin_matrix(n_fine, n_bins, k, device):
+    "A `[n_fine, 1 + n_bins]` matrix of 0s and 1s adding fine-bin counts into [near zero, histogram bins]."
+    m = torch.zeros(n_fine, 1 + n_bins, dtype=torch.float64)
+    m[0 if n_bins else 1:2, 0] = 1
+    if n_bins: m[1:1 + n_bins * k, 1:] = torch.eye(n_bins, dtype=torch.float64).repeat_interleave(k, 0)
+    return m.to(device)
+
+def _scratch(work, n, device):
+    "A float32 tensor of `n` elements kept in the dict `work` and reused (fresh memory costs page faults every batch)."
+    t = work.get('scratch')
+    if t is None or t.numel() < n or t.device != device: t = work['scratch'] = torch.empty(n, device=device)
+    return t[:n]
+
+# %% ../nbs/07_hooks.ipynb #0f7e642c
+def _summaries(buf, lens, with_hist=True, near_zero=0.05, n_bins=40, hi=10., work=None):
+    "Summaries of the activations of `lens` elements packed in the float32 tensor `buf` (overwritten): `[len(lens), 3 (+ n_bins)]`."
+    n_bins = n_bins if with_hist else 0
+    k, top = _fine_bins(near_zero, n_bins, hi)
+    L, nf, dev = len(lens), top + 1, buf.device
+    ways = 1 if buf.is_cuda else max(1, min(4, 32768 // (L * nf)))
+    p = _packing(tuple(lens), nf, ways, dev)
+    # Mean and std: sums of x - pivot (each activation's first value) by rows of 64 in float32, then in float64
+    piv = buf[p['starts']]
+    buf.index_copy_(0, p['pads'], piv[p['pad_layer']])  # padding equal to the pivot adds nothing to the sums
+    rows = buf.view(-1, _ROW)
+    c = torch.sub(rows, piv[p['row_layer']][:, None], out=_scratch({} if work is None else work, buf.numel(), dev).view(-1, _ROW))
+    r = torch.stack([c.sum(1), torch.linalg.vector_norm(c, dim=1)]).double()
+    r[1].square_()
+    s, q = torch.zeros(2, L, dtype=torch.float64, device=dev).index_add_(1, p['row_layer'], r)
+    n = p['n']
+    mean, std = piv + s / n, ((q - s * s / n) / (n - 1)).clamp_min_(0).sqrt_()
+    # Near zero and histogram: the fine bin of every value, turned into a counter number, all counted at once
+    if with_hist:
+        torch.add(buf.new_ones(()), buf, alpha=1 / near_zero, out=buf)  # fine bin + 1: below 1 means below zero
+        if buf.is_cuda or not bool(mean.isfinite().all()): buf.nan_to_num_(nan=top, posinf=top, neginf=0)
+        buf.clamp_(0, top)
+    else: torch.lt(buf, near_zero, out=buf)                              # 1: near zero
+    ids = buf.view(torch.int32).copy_(buf)                              # in place: the floats are not needed any more
+    n_counters = ways * L * nf
+    ids.view(-1, _ROW).add_(p['row_off']).add_(p['col_off'])
+    ids.index_fill_(0, p['pads'], n_counters)                           # padding counts in one more counter, dropped
+    counts = torch.bincount(ids, minlength=n_counters + 1)[:n_counters].view(ways, L * nf).sum(0).view(L, nf)
+    res = counts.double() @ _bin_matrix(nf, n_bins, k, dev)
+    res[:, 0] /= n
+    return torch.cat([mean[:, None], std[:, None], res], 1).float()
+
+# %% ../nbs/07_hooks.ipynb #295d4e16
+def _pack(tensors, device=None):
+    "`tensors` copied into one float32 buffer, each from a multiple of `_ROW` elements; with their sizes."
+    lens = [t.numel() for t in tensors]
+    buf = torch.zeros(sum(-(-n // _ROW) * _ROW for n in lens), device=device or (tensors[0].device if tensors else None))
+    start = 0
+    for t, n in zip(tensors, lens):
+        buf[start:start + n].view(t.shape).copy_(t.detach())
+        start += -(-n // _ROW) * _ROW
+    return buf, lens
+
+def layer_summaries(tensors, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
+    "Mean, std, fraction below `near_zero` and (if `with_hist`) counts in `n_bins` bins over [0, `hi`) of each of `tensors`: a `[len(tensors), 3 (+ n_bins)]` float tensor."
+    if not tensors: raise ValueError("layer_summaries needs at least one tensor")
+    return _summaries(*_pack(tensors), with_hist, near_zero, n_bins, hi)
 
 def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
-    "Mean, std, fraction below `near_zero` and (if `with_hist`) counts in `n_bins` bins over [0, `hi`) of tensor `o`: one float tensor on `o`'s device."
-    o = o.detach().float().flatten()
-    n = o.numel()
-    mean, std = o.mean(), o.std()
-    if not with_hist: return torch.stack([mean, std, (o < near_zero).sum() / n])
-    if o.is_cuda: return torch.cat([torch.stack([mean, std, (o < near_zero).sum() / n]), torch.histc(o, n_bins, 0, hi)])
-    k = round(hi / n_bins / near_zero)  # fine bins (of width `near_zero`) per histogram bin
-    if k < 1 or abs(k * near_zero * n_bins - hi) > 1e-6 * hi:
-        raise ValueError(f"the bin width hi/n_bins = {hi / n_bins} must be a multiple of near_zero = {near_zero}")
-    top = n_bins * k + 1                # fine bin numbers: 0 below zero, 1..top-1 in range, top above
-    fine = torch.nan_to_num_(o.mul(1 / near_zero).add_(1), nan=top, posinf=top, neginf=0).clamp_(0, top).int()
-    counts = _bincount(fine, top + 1)
-    hist = counts[1:top].view(n_bins, k).sum(1)
-    return torch.cat([torch.stack([mean, std, (counts[0] + counts[1]) / n]), hist.float()])
+    "`layer_summaries` of the one tensor `o`: 3 (+ `n_bins`) numbers."
+    return layer_summaries([o], with_hist, near_zero, n_bins, hi)[0]
 
 # %% ../nbs/07_hooks.ipynb #6752a803
+class _BatchBuffer:
+    "Where the hooks copy one batch's activations (packed), with the views into it, scratch space and the summary being computed."
+    def __init__(self): self.buf, self.views, self.work, self.future = None, {}, {}, None
+
 class ActivationStats(HookCallback):
-    "Record `layer_summary` (mean, std, fraction near zero and with `with_hist` a 40-bin histogram over [0, 10)) of each hooked layer's output, per training batch."
+    "Record the mean, std, fraction near zero and (with `with_hist`) a 40-bin histogram over [0, 10) of each hooked layer's output, per training batch."
     order, flush_every, in_background = -20, 256, True
     def __init__(self, with_hist=False, every=None, modules=None, remove_end=True, include_paramless=False, cpu=False):
-        super().__init__(modules=modules, every=every, remove_end=remove_end, cpu=cpu, include_paramless=include_paramless)
+        super().__init__(modules=modules, every=every, remove_end=remove_end, detach=False, cpu=cpu, include_paramless=include_paramless)
         self.with_hist, self._chunks, self._pending, self._worker = with_hist, [], [], None
 
     def hook(self, m, i, o):
-        if not self.training: return None
+        "Copy the output of `m` into this batch's buffer (a copy: a later layer may change `o` in place)."
+        if not self.recording: return
         if not isinstance(o, torch.Tensor):
             raise TypeError(f"ActivationStats can only record modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
-        if self._worker is None or o.device.type != 'cpu': return self._summary(o)
-        return self._worker.submit(self._summary, o.clone())  # a copy: later layers may change `o` in place
+        b, start = self._buffers[self._cur], self._used
+        v = b.views.get(m)
+        if v is None or v[0] != start or v[1] != o.shape or v[2] is not b.buf: v = self._new_view(b, m, o, start)
+        with torch.no_grad(): v[3].copy_(o)
+        self._used = v[4]
+        self._calls.append((m, o.numel()))
 
-    def _summary(self, o): return layer_summary(o, self.with_hist)
+    def _summary(self, buf, lens, rows, work):
+        res = _summaries(buf, lens, self.with_hist, work=work)
+        return res if rows is None else res[rows]
 
 # %% ../nbs/07_hooks.ipynb #6d67dcb8
 @patch
+def _new_view(self:ActivationStats, b, m, o, start):
+    "Place the output `o` of `m` at `start` in buffer `b` (grown if needed); remember the view for the next batches."
+    n = o.numel()
+    end, dev = start + -(-n // _ROW) * _ROW, torch.device('cpu') if self.cpu else o.device
+    if b.buf is None or b.buf.device != dev or end > len(b.buf):
+        new = torch.zeros(max(2 * end, 4096), device=dev)
+        if b.buf is not None and start: new[:start].copy_(b.buf[:start])
+        b.buf = new
+    v = b.views[m] = (start, o.shape, b.buf, b.buf[start:start + n].view(o.shape), end)
+    return v
+
+@patch
 def before_fit(self:ActivationStats):
     HookCallback.before_fit(self)
-    self._chunks, self._pending = [], []
+    self._chunks, self._pending, self._calls, self._used, self._cur = [], [], [], 0, 0
+    self._index = {m: i for i, m in enumerate(self.hooked_modules)}
+    self._buffers = [_BatchBuffer(), _BatchBuffer()]
     if self.in_background and torch.get_num_threads() == 1 and (os.cpu_count() or 1) > 1:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix='ActivationStats')
 
 @patch
+def before_batch(self:ActivationStats):
+    HookCallback.before_batch(self)
+    if not self.recording: return
+    self._calls, self._used = [], 0
+    if self._worker is not None:
+        self._cur = 1 - self._cur  # the other buffer: the thread may still be reading the last one
+        b = self._buffers[self._cur]
+        if b.future is not None: b.future.result()
+
+@patch
+def _summarize(self:ActivationStats):
+    "Summarize the activations the hooks copied in this batch (in the background thread if there is one)."
+    calls, self._calls = self._calls, []
+    if not calls: return
+    last = {self._index[m]: k for k, (m, _) in enumerate(calls)}  # a module called twice: its last call counts
+    if len(last) == len(self.hooked_modules):
+        rows = None if len(calls) == len(last) and all(i == k for i, k in last.items()) else [last[i] for i in range(len(last))]
+        b = self._buffers[self._cur]
+        args = (b.buf[:self._used], [n for _, n in calls], rows, b.work)
+        if self._worker is None: self._pending.append(self._summary(*args))
+        else:
+            b.future = self._worker.submit(self._summary, *args)
+            self._pending.append(b.future)
+    if len(self._pending) >= self.flush_every: self._flush()
+
+@patch
+def after_pred(self:ActivationStats):
+    if self.recording: self._summarize()
+@patch
 def after_batch(self:ActivationStats):
-    if self.recording and self.hooks is not None:
-        stored = [h.stored for h in self.hooks]
-        if all(s is not None for s in stored):
-            self._pending.append(torch.stack([s.result() if isinstance(s, Future) else s for s in stored]))
-        for h in self.hooks: h.stored = None
-        if len(self._pending) >= self.flush_every: self._flush()
+    if self.recording: self._summarize()  # for a batch whose forward pass did not reach `after_pred`
     HookCallback.after_batch(self)
 
 @patch
 def _flush(self:ActivationStats):
     if self._pending:
-        self._chunks.append(torch.stack(self._pending).cpu())  # one device-to-host copy for all buffered batches
-        self._pending = []
+        pending, self._pending = self._pending, []
+        self._chunks.append(torch.stack([p.result() if isinstance(p, Future) else p for p in pending]).cpu())  # one device-to-host copy
 
 @patch
 def after_train(self:ActivationStats): self._flush()
 @patch
 def after_fit(self:ActivationStats):
-    if self._worker is not None: self._worker.shutdown(cancel_futures=True)
-    self._worker = None
+    try:
+        if self._worker is not None: self._worker.shutdown()
+    finally:
+        self._worker = None
+        HookCallback.after_fit(self)
     self._flush()
-    HookCallback.after_fit(self)
 
 @patch(as_prop=True)
 def stats(self:ActivationStats):
