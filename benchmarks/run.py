@@ -10,7 +10,7 @@ the same initial weights (a copied `state_dict`) and reads the same `DataLoader`
 A ratio is the median over rounds of the ratio measured within a round, so that a change of machine load between
 rounds does not bias it. fastai and torch-lr-finder are references only: without them their columns read nan.
 """
-import argparse, contextlib, io, json, math, os, platform, resource, statistics, subprocess, sys, tempfile, time, warnings
+import argparse, contextlib, copy, io, json, math, os, platform, resource, statistics, subprocess, sys, tempfile, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -92,7 +92,15 @@ class Workload:
         torch.manual_seed(seed)
         model, self.model_source = make_model()
         self.init = {k: v.clone() for k, v in model.state_dict().items()}
-        self._dls = {}
+        self.seed, self._dls = seed, {}
+
+    def reinit(self, seed):
+        "The same data and `DataLoader`s, with the model initialized from `seed`."
+        if seed == self.seed: return self
+        w = copy.copy(self)
+        torch.manual_seed(seed)
+        w.init, w.seed = {k: v.clone() for k, v in make_model()[0].state_dict().items()}, seed
+        return w
 
     def model(self):
         "A fresh model holding the shared initial weights."
@@ -350,18 +358,23 @@ def measure_lr_find(wl, fa, tl, bs, num_it, rounds):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Measure 5: fit_one_cycle accuracy
-def measure_one_cycle(wl, fa, bs, n_epoch, lr_max):
-    res = {}
+def measure_one_cycle(wl, fa, bs, n_epoch, lr_max, seeds=(42,)):
+    "Valid accuracy after `fit_one_cycle(n_epoch, lr_max)` with each library's defaults, once per model-initialization seed."
+    runs = {'mini': [], 'fastai': []}
     _mini_modules()
     from mini_fastai.learner import Learner
-    if hasattr(Learner, 'fit_one_cycle'):
-        learn = mini_learner(wl, bs)
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(n_epoch, lr_max)
-        res['mini'] = float(learn.recorder.values[-1][-1])
-    if fa is not None:
-        learn = fastai_learner(fa, wl, bs)
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(n_epoch, lr_max)
-        res['fastai'] = float(learn.recorder.values[-1][-1])
+    for seed in seeds:
+        w = wl.reinit(seed)
+        if hasattr(Learner, 'fit_one_cycle'):
+            learn = mini_learner(w, bs)
+            with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(n_epoch, lr_max)
+            runs['mini'].append(float(learn.recorder.values[-1][-1]))
+        if fa is not None:
+            learn = fastai_learner(fa, w, bs)
+            with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(n_epoch, lr_max)
+            runs['fastai'].append(float(learn.recorder.values[-1][-1]))
+    res = {k: statistics.mean(v) for k, v in runs.items() if v}
+    res.update(seeds=list(seeds), runs={k: v for k, v in runs.items() if v})
     return res
 
 
@@ -536,8 +549,12 @@ def build_rows(r):
                      _yes(ex['tlrf'], key), ''))
     oc = r['one_cycle']
     diff = oc['mini'] - oc['fastai'] if 'mini' in oc and 'fastai' in oc else NAN
-    rows.append(('one_cycle_accuracy', f"fit_one_cycle({r['settings']['oc_epochs']}, {r['settings']['oc_lr']}) valid accuracy, bs {r['settings']['oc_bs']}",
-                 _f(oc.get('mini'), '{:.2%}'), '', _f(oc.get('fastai'), '{:.2%}'), '', f"{_f(diff * 100, '{:+.2f}')} points vs fastai"))
+    seeds = oc.get('seeds', [])
+    each = lambda k: '' if len(seeds) < 2 or k not in oc.get('runs', {}) else ' (' + ', '.join(f'{v:.1%}' for v in oc['runs'][k]) + ')'
+    rows.append(('one_cycle_accuracy', f"fit_one_cycle({r['settings']['oc_epochs']}, {r['settings']['oc_lr']}) valid accuracy, bs {r['settings']['oc_bs']}"
+                 + (f", mean of {len(seeds)} model initializations (seeds {', '.join(map(str, seeds))})" if len(seeds) > 1 else ''),
+                 _f(oc.get('mini'), '{:.2%}') + each('mini'), '', _f(oc.get('fastai'), '{:.2%}') + each('fastai'), '',
+                 f"{_f(diff * 100, '{:+.2f}')} points vs fastai"))
     im = r['imports']
     fl = im['flags']
     tv = lambda k: ('' if k not in fl else ' (torchvision loaded)' if fl[k]['torchvision'] else '')
@@ -594,6 +611,7 @@ def parse_args(argv=None):
     p.add_argument('--num-it', type=int, default=100, help='lr_find iterations')
     p.add_argument('--mem-batches', type=int, help='batches for the memory measure (default 1,000; quick 250)')
     p.add_argument('--oc-epochs', type=int, default=5, help='fit_one_cycle epochs')
+    p.add_argument('--oc-seeds', type=int, help='model initializations (at most 5) for the fit_one_cycle accuracy (default 3, quick 1)')
     p.add_argument('--skip', default='', help='comma-separated measures to skip: epochs,lr_find,one_cycle,imports,memory')
     p.add_argument('--no-references', action='store_true', help='run as if fastai and torch-lr-finder were not installed')
     p.add_argument('--memory-child', choices=['mini', 'fastai'], help=argparse.SUPPRESS)
@@ -615,6 +633,7 @@ def main(argv=None):
     fa, tl = _fastai(), _torch_lr_finder()
     wl = Workload(a.n_train, a.n_valid)
     settings = dict(quick=q, rounds=rounds, num_it=a.num_it, lr_find_bs=64, oc_epochs=a.oc_epochs, oc_lr=0.1, oc_bs=64,
+                    oc_seeds=[42, 1, 2, 3, 4][:a.oc_seeds or (1 if q else 3)],
                     mem_batches=mem_batches, bss=[64, 512])
     r = dict(settings=settings)
     log = lambda s: print(f"[{time.perf_counter() - t_start:6.1f} s, load {_load()}] {s}", file=sys.stderr, flush=True)
@@ -625,7 +644,7 @@ def main(argv=None):
     r['lr_find'] = measure_lr_find(wl, fa, tl, 64, a.num_it, rounds) if 'lr_find' not in skip else dict(
         median={}, exact={'mini': None, 'fastai': None, 'tlrf': None}, mini_vs_fastai=NAN, mini_vs_tlrf=NAN)
     log('fit_one_cycle')
-    r['one_cycle'] = measure_one_cycle(wl, fa, 64, a.oc_epochs, 0.1) if 'one_cycle' not in skip else {}
+    r['one_cycle'] = measure_one_cycle(wl, fa, 64, a.oc_epochs, 0.1, settings['oc_seeds']) if 'one_cycle' not in skip else {}
     log('imports')
     # quick: no warm-up round, the files are already in the page cache (this process imported them all)
     r['imports'] = measure_imports(fa is not None, rounds, warmup=0 if q else 1) if 'imports' not in skip else dict(median={}, flags={}, mini_minus_torch=NAN)
