@@ -659,15 +659,31 @@ def _first_items(xb, yb, n=2):
     if len(sizes) > 1 or sizes.pop() <= n: return None
     return tuple(t[:n] for t in xb), tuple(t[:n] for t in yb)
 
+def _dl_generators(dl):
+    "The `torch.Generator`s that `dl` (or its sampler) draws from when an epoch starts."
+    gens = []
+    for o in (dl, getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)):
+        g = getattr(o, 'generator', None)
+        if isinstance(g, torch.Generator) and all(g is not h for h in gens): gens.append(g)
+    return gens
+
+def _peek_batch(dl):
+    "The first batch of `dl`, with every random number generator it draws from left as it was."
+    gens = _dl_generators(dl)
+    states = [g.get_state() for g in gens]
+    try:
+        with torch.random.fork_rng(devices=[]): return next(iter(dl))
+    finally:
+        for g, s in zip(gens, states): g.set_state(s)
+
 @patch
 def check_one_batch(self:Learner):
     "Run model, loss and metrics on one training batch; raise a clear error for the mistakes that would not crash or would crash obscurely."
     try: n = len(self.dls.train)
     except TypeError: n = None
     if n == 0: raise ValueError("The training DataLoader is empty (0 batches): check the data set's length, `batch_size` and `drop_last`.")
-    with torch.random.fork_rng(devices=[]):
-        try: b = next(iter(self.dls.train))
-        except StopIteration: raise ValueError("The training DataLoader is empty: it yielded no batch.") from None
+    try: b = _peek_batch(self.dls.train)
+    except StopIteration: raise ValueError("The training DataLoader is empty: it yielded no batch.") from None
     self._split(to_device(b, self.device))
     xb, yb = self.xb, self.yb
     small = _first_items(xb, yb)
@@ -810,7 +826,7 @@ def _fmt_shape(t):
 @patch
 def summary(self:Learner):
     "Per-layer output shapes and parameter counts for one batch, totals, optimizer, loss function and callbacks."
-    with torch.random.fork_rng(devices=[]): b = next(iter(self.dls.train))
+    b = _peek_batch(self.dls.train)
     self._split(to_device(b, self.device))
     xb = self.xb
     self.model.to(self.device)
