@@ -7,10 +7,10 @@ Docs: https://mini-fastai.github.io/mini_fastai/learner.html.md"""
 # %% auto #0
 __all__ = ['CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException', 'CancelBatchException',
            'CancelBackwardException', 'CancelStepException', 'camel2snake', 'class2attr', 'Callback', 'even_mults',
-           'OptimWrapper', 'trainable_params', 'bn_bias_params', 'accuracy', 'error_rate', 'find_bs', 'Metric',
-           'AvgMetric', 'AvgLoss', 'AvgSmoothLoss', 'Learner', 'TrainEvalCallback', 'format_time', 'Recorder', 'noop',
-           'ProgressCallback', 'synth_dbunch', 'RegModel', 'synth_learner', 'GatherPredsCallback', 'PrettyString',
-           'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'SGD', 'Adam', 'AdamW']
+           'OptimWrapper', 'fastai_adam', 'trainable_params', 'bn_bias_params', 'accuracy', 'error_rate', 'find_bs',
+           'Metric', 'AvgMetric', 'AvgLoss', 'AvgSmoothLoss', 'Learner', 'TrainEvalCallback', 'format_time', 'Recorder',
+           'noop', 'ProgressCallback', 'synth_dbunch', 'RegModel', 'synth_learner', 'GatherPredsCallback',
+           'PrettyString', 'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'SGD', 'Adam', 'AdamW']
 
 # %% ../nbs/05_learner.ipynb #ed0bfed4
 import contextlib, copy, operator, re, time, warnings
@@ -140,6 +140,12 @@ class OptimWrapper:
     def set_hypers(self, **kwargs):
         for k, v in kwargs.items(): self.set_hyper(k, v)
 
+# %% ../nbs/05_learner.ipynb #a8935a7c
+def fastai_adam(params, lr=1e-3, mom=0.9, sqr_mom=0.99, eps=1e-5, wd=0.01, decouple_wd=True):
+    "fastai's default optimizer: Adam with `sqr_mom=0.99`, `eps=1e-5` and decoupled weight decay `wd=0.01` (`torch.optim.AdamW`)."
+    opt_class = AdamW if decouple_wd else Adam
+    return opt_class(params, lr=lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd)
+
 # %% ../nbs/05_learner.ipynb #43bd07c2
 def trainable_params(m):
     "The parameters of `m` that require a gradient."
@@ -229,7 +235,7 @@ def _as_list(o): return [] if o is None else list(o) if isinstance(o, (list, tup
 
 class Learner:
     "Train `model` on `dls` with `loss_func` and an optimizer from `opt_func`; callbacks react to the loop's events."
-    def __init__(self, dls, model, loss_func=None, opt_func=Adam, lr=1e-3, splitter=trainable_params, cbs=None,
+    def __init__(self, dls, model, loss_func=None, opt_func=fastai_adam, lr=1e-3, splitter=trainable_params, cbs=None,
                  metrics=None, path=None, model_dir='models', wd=None, wd_bn_bias=False, train_bn=True,
                  moms=(0.95, 0.85, 0.95), device=None):
         if loss_func is None: loss_func = getattr(dls, 'loss_func', None)
@@ -381,24 +387,35 @@ def _do_fit(self:Learner):
         self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
 # %% ../nbs/05_learner.ipynb #7829955f
+def _param_groups(layer_groups, no_wd):
+    "torch parameter groups: one per layer group, plus one at weight decay 0 for its parameters whose `id` is in `no_wd`."
+    pgs = []
+    for i, ps in enumerate(layer_groups):
+        reg, nwd = [p for p in ps if id(p) not in no_wd], [p for p in ps if id(p) in no_wd]
+        if reg or not nwd: pgs.append({'params': reg, 'layer_group': i, 'no_wd': False})
+        if nwd: pgs.append({'params': nwd, 'layer_group': i, 'no_wd': True, 'weight_decay': 0.})
+    return pgs
+
+def _opt_wd(opt):
+    "The largest weight decay among the parameter groups of `opt`."
+    return max((g.get('weight_decay', 0.) for g in opt.param_groups), default=0.)
+
 @patch
 def create_opt(self:Learner, wd=None):
     "Create `self.opt` over the `splitter`'s layer groups; with weight decay, batch-norm and bias parameters get groups of their own."
     wd = self.wd if wd is None else wd
     groups = self.splitter(self.model)
     if len(groups) and isinstance(groups[0], torch.Tensor): groups = [groups]
-    no_wd = {id(p) for p in bn_bias_params(self.model)} if wd and not self.wd_bn_bias else set()
-    pgs = []
-    for i, ps in enumerate(groups):
-        ps = list(ps)
-        reg, nwd = [p for p in ps if id(p) not in no_wd], [p for p in ps if id(p) in no_wd]
-        if reg or not nwd: pgs.append({'params': reg, 'layer_group': i, 'no_wd': False})
-        if nwd: pgs.append({'params': nwd, 'layer_group': i, 'no_wd': True, 'weight_decay': 0.})
-    if not any(len(g['params']) for g in pgs): raise ValueError("The model has no trainable parameters: nothing to optimize.")
+    groups = [list(ps) for ps in groups]
+    if not any(groups): raise ValueError("The model has no trainable parameters: nothing to optimize.")
     lr = self.lr.stop if isinstance(self.lr, slice) else self.lr
-    opt = self.opt_func(pgs, lr)
+    opt = self.opt_func(_param_groups(groups, set()), lr)
+    bn_bias = {id(p) for p in bn_bias_params(self.model)}
+    decays = _opt_wd(opt) if wd is None else wd   # `wd=None`: the optimizer's own weight decay
+    apart = bool(decays) and bool(bn_bias) and not self.wd_bn_bias
+    if apart: opt = self.opt_func(_param_groups(groups, bn_bias), lr)
     self.opt = opt if isinstance(opt, OptimWrapper) else OptimWrapper(opt)
-    self.opt.bn_bias_apart = bool(no_wd) or self.wd_bn_bias or not bn_bias_params(self.model)
+    self.opt.bn_bias_apart = apart or self.wd_bn_bias or not bn_bias
     if wd is not None: self.opt.set_hyper('wd', wd)
     return self.opt
 
@@ -642,15 +659,31 @@ def _first_items(xb, yb, n=2):
     if len(sizes) > 1 or sizes.pop() <= n: return None
     return tuple(t[:n] for t in xb), tuple(t[:n] for t in yb)
 
+def _dl_generators(dl):
+    "The `torch.Generator`s that `dl` (or its sampler) draws from when an epoch starts."
+    gens = []
+    for o in (dl, getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)):
+        g = getattr(o, 'generator', None)
+        if isinstance(g, torch.Generator) and all(g is not h for h in gens): gens.append(g)
+    return gens
+
+def _peek_batch(dl):
+    "The first batch of `dl`, with every random number generator it draws from left as it was."
+    gens = _dl_generators(dl)
+    states = [g.get_state() for g in gens]
+    try:
+        with torch.random.fork_rng(devices=[]): return next(iter(dl))
+    finally:
+        for g, s in zip(gens, states): g.set_state(s)
+
 @patch
 def check_one_batch(self:Learner):
     "Run model, loss and metrics on one training batch; raise a clear error for the mistakes that would not crash or would crash obscurely."
     try: n = len(self.dls.train)
     except TypeError: n = None
     if n == 0: raise ValueError("The training DataLoader is empty (0 batches): check the data set's length, `batch_size` and `drop_last`.")
-    with torch.random.fork_rng(devices=[]):
-        try: b = next(iter(self.dls.train))
-        except StopIteration: raise ValueError("The training DataLoader is empty: it yielded no batch.") from None
+    try: b = _peek_batch(self.dls.train)
+    except StopIteration: raise ValueError("The training DataLoader is empty: it yielded no batch.") from None
     self._split(to_device(b, self.device))
     xb, yb = self.xb, self.yb
     small = _first_items(xb, yb)
@@ -793,7 +826,7 @@ def _fmt_shape(t):
 @patch
 def summary(self:Learner):
     "Per-layer output shapes and parameter counts for one batch, totals, optimizer, loss function and callbacks."
-    with torch.random.fork_rng(devices=[]): b = next(iter(self.dls.train))
+    b = _peek_batch(self.dls.train)
     self._split(to_device(b, self.device))
     xb = self.xb
     self.model.to(self.device)
@@ -819,7 +852,7 @@ def summary(self:Learner):
         res.append(f"{name:<24}{shape:<24}{(f'{n:,}' if n else ''):<12}{('' if tr is None else str(tr)):<10}".rstrip())
     res += [line, f"Total params: {total:,}", f"Total trainable params: {trainable:,}",
             f"Total non-trainable params: {total - trainable:,}", "",
-            f"Optimizer used: {self.opt_func}", f"Loss function: {self.loss_func}", "", "Callbacks:"]
+            f"Optimizer used: {getattr(self.opt_func, '__name__', self.opt_func)}", f"Loss function: {self.loss_func}", "", "Callbacks:"]
     res += [f"  - {type(cb).__name__}" for cb in sorted(self.cbs, key=lambda cb: cb.order)]
     return PrettyString('\n'.join(res))
 
