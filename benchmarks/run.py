@@ -139,10 +139,19 @@ def plain_epoch(model, opt, loss_func, train_dl, valid_dl):
             n += len(yb)
     return float(tot_loss / n), float(tot_acc / n)
 
+def plain_param_groups(model, wd=0.01):
+    "Weight decay `wd` on the weights of convolutions and linear layers, none on biases and batch-norm parameters."
+    bn = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    no_wd = {id(p) for m in model.modules() for name, p in m.named_parameters(recurse=False) if isinstance(m, bn) or name == 'bias'}
+    ps = list(model.parameters())
+    return [{'params': [p for p in ps if id(p) not in no_wd], 'weight_decay': wd},
+            {'params': [p for p in ps if id(p) in no_wd], 'weight_decay': 0.}]
+
 def setup_plain(wl, bs, lr=1e-3):
+    "The hand-written loop with the optimizer recipe both Learners use by default: AdamW, betas (0.9, 0.99), eps 1e-5, wd 0.01."
     model, (train, valid) = wl.model(), wl.dls(bs)
     def run():
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt = torch.optim.AdamW(plain_param_groups(model), lr=lr, betas=(0.9, 0.99), eps=1e-5)
         plain_epoch(model, opt, nn.CrossEntropyLoss(), train, valid)
     return run
 
@@ -580,7 +589,8 @@ def markdown(r):
             '', 'Versions: ' + ', '.join(f"{k} {v}" for k, v in m['versions'].items()) + '.', '',
             f"Workload: {m['model']} on `mnist_sample()` ({m['n_train']:,} training and {m['n_valid']:,} validation images); "
             f"each time is the median of {r['settings']['rounds']} interleaved rounds after a discarded warm-up; "
-            "ratios are medians of the per-round ratios.", '']
+            "ratios are medians of the per-round ratios. The plain PyTorch loop steps the same optimizer recipe as both "
+            "Learners' defaults (AdamW, betas 0.9/0.99, eps 1e-5, weight decay 0.01 except on biases and batch norm).", '']
     lines = ['| ' + ' | '.join(COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
     for row in r['rows']: lines.append('| ' + ' | '.join(c if c else '—' for c in row[1:]) + ' |')
     return '\n'.join(head + lines) + '\n'

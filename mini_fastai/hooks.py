@@ -137,7 +137,6 @@ _ROW = 64  # activations are packed from multiples of 64 elements: a row of 64 n
 
 def _fine_bins(near_zero, n_bins, hi):
     "Fine bins (of width `near_zero`) per histogram bin, and the number of the fine bin at `hi` (fine bin 0: below zero)."
-    if n_bins == 0: return 1, 1
     k = round(hi / n_bins / near_zero) if n_bins > 0 and near_zero > 0 else 0
     if k < 1 or abs(k * near_zero * n_bins - hi) > 1e-6 * hi:
         raise ValueError(f"the bin width hi/n_bins = {hi}/{n_bins} must be a positive multiple of near_zero = {near_zero}")
@@ -155,15 +154,16 @@ def _packing(lens, n_fine, ways, device):
                row_layer=row_layer,
                row_off=(row_layer * n_fine).int()[:, None],                  # layer l counts in counters l*n_fine...
                col_off=((torch.arange(_ROW) % ways) * (L * n_fine)).int(),  # ...of the counter set (element % ways)
-               n=torch.tensor(lens, dtype=torch.float64))
+               n=torch.tensor(lens, dtype=torch.float64),
+               n_pad=torch.tensor([p - n for n, p in zip(lens, padded)], dtype=torch.float64))
     return {k: v.to(device) for k, v in res.items()}
 
 @functools.lru_cache(maxsize=8)
 def _bin_matrix(n_fine, n_bins, k, device):
     "A `[n_fine, 1 + n_bins]` matrix of 0s and 1s adding fine-bin counts into [near zero, histogram bins]."
     m = torch.zeros(n_fine, 1 + n_bins, dtype=torch.float64)
-    m[0 if n_bins else 1:2, 0] = 1
-    if n_bins: m[1:1 + n_bins * k, 1:] = torch.eye(n_bins, dtype=torch.float64).repeat_interleave(k, 0)
+    m[:2, 0] = 1                                                                      # below zero, [0, near_zero)
+    m[1:1 + n_bins * k, 1:] = torch.eye(n_bins, dtype=torch.float64).repeat_interleave(k, 0)  # k fine bins per bin
     return m.to(device)
 
 def _scratch(work, n, device):
@@ -175,8 +175,7 @@ def _scratch(work, n, device):
 # %% ../nbs/07_hooks.ipynb #0f7e642c
 def _summaries(buf, lens, with_hist=True, near_zero=0.05, n_bins=40, hi=10., work=None):
     "Summaries of the activations of `lens` elements packed in the float32 tensor `buf` (overwritten): `[len(lens), 3 (+ n_bins)]`."
-    n_bins = n_bins if with_hist else 0
-    k, top = _fine_bins(near_zero, n_bins, hi)
+    k, top = _fine_bins(near_zero, n_bins, hi) if with_hist else (1, 1)
     L, nf, dev = len(lens), top + 1, buf.device
     ways = 1 if buf.is_cuda else max(1, min(4, 32768 // (L * nf)))
     p = _packing(tuple(lens), nf, ways, dev)
@@ -190,12 +189,13 @@ def _summaries(buf, lens, with_hist=True, near_zero=0.05, n_bins=40, hi=10., wor
     s, q = torch.zeros(2, L, dtype=torch.float64, device=dev).index_add_(1, p['row_layer'], r)
     n = p['n']
     mean, std = piv + s / n, ((q - s * s / n) / (n - 1)).clamp_min_(0).sqrt_()
+    if not with_hist:  # near zero only: count by rows, less the padding (equal to the pivot)
+        below = torch.zeros(L, dtype=torch.float64, device=dev).index_add_(0, p['row_layer'], (rows < near_zero).sum(1).double())
+        return torch.stack([mean, std, (below - p['n_pad'] * (piv < near_zero)) / n], 1).float()
     # Near zero and histogram: the fine bin of every value, turned into a counter number, all counted at once
-    if with_hist:
-        torch.add(buf.new_ones(()), buf, alpha=1 / near_zero, out=buf)  # fine bin + 1: below 1 means below zero
-        if buf.is_cuda or not bool(mean.isfinite().all()): buf.nan_to_num_(nan=top, posinf=top, neginf=0)
-        buf.clamp_(0, top)
-    else: torch.lt(buf, near_zero, out=buf)                              # 1: near zero
+    torch.add(buf.new_ones(()), buf, alpha=1 / near_zero, out=buf)      # fine bin + 1: below 1 means below zero
+    if buf.is_cuda or not bool(mean.isfinite().all()): buf.nan_to_num_(nan=top, posinf=top, neginf=0)
+    buf.clamp_(0, top)
     ids = buf.view(torch.int32).copy_(buf)                              # in place: the floats are not needed any more
     n_counters = ways * L * nf
     ids.view(-1, _ROW).add_(p['row_off']).add_(p['col_off'])
