@@ -184,13 +184,13 @@ def _summaries(buf, lens, with_hist=True, near_zero=0.05, n_bins=40, hi=10., wor
     buf.index_copy_(0, p['pads'], piv[p['pad_layer']])  # padding equal to the pivot adds nothing to the sums
     rows = buf.view(-1, _ROW)
     c = torch.sub(rows, piv[p['row_layer']][:, None], out=_scratch({} if work is None else work, buf.numel(), dev).view(-1, _ROW))
-    r = torch.stack([c.sum(1), torch.linalg.vector_norm(c, dim=1)]).double()
-    r[1].square_()
+    row_sum = c.sum(1)
+    r = torch.stack([row_sum, c.square_().sum(1)]).double()                # sums of x - pivot and of its squares, by row
     s, q = torch.zeros(2, L, dtype=torch.float64, device=dev).index_add_(1, p['row_layer'], r)
     n = p['n']
     mean, std = piv + s / n, ((q - s * s / n) / (n - 1)).clamp_min_(0).sqrt_()
     if not with_hist:  # near zero only: count by rows, less the padding (equal to the pivot)
-        below = torch.zeros(L, dtype=torch.float64, device=dev).index_add_(0, p['row_layer'], (rows < near_zero).sum(1).double())
+        below = torch.zeros(L, dtype=torch.float64, device=dev).index_add_(0, p['row_layer'], torch.lt(rows, near_zero, out=c).sum(1).double())
         return torch.stack([mean, std, (below - p['n_pad'] * (piv < near_zero)) / n], 1).float()
     # Near zero and histogram: the fine bin of every value, turned into a counter number, all counted at once
     torch.add(buf.new_ones(()), buf, alpha=1 / near_zero, out=buf)      # fine bin + 1: below 1 means below zero
