@@ -337,8 +337,8 @@ def _offline_hint(url, dest):
     return (f"If this machine is offline, download {url} on another machine and copy the file to {dest}; "
             f"untar_data will use it from there.")
 
-def _fetch(url, f, show_progress, timeout, chunk_size):
-    "Copy `url` into the open file `f` with a progress bar; raise when fewer bytes arrive than announced."
+def _fetch(url, f, show_progress, timeout, chunk_size, on_chunk=None):
+    "Copy `url` into the open file `f` (passing each chunk to `on_chunk` too) with a progress bar; raise when fewer bytes arrive than announced."
     from fastprogress.fastprogress import progress_bar
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         total = int(resp.headers.get('Content-Length') or 0) or None
@@ -348,6 +348,7 @@ def _fetch(url, f, show_progress, timeout, chunk_size):
         try:
             while chunk := resp.read(chunk_size):
                 f.write(chunk)
+                if on_chunk is not None: on_chunk(chunk)
                 n += len(chunk)
                 if pbar is not None: pbar.update(n)
         except (http.client.IncompleteRead, ConnectionError) as e: raise ConnectionError(f"got {n:,} bytes, then: {e!r}") from e
@@ -356,23 +357,18 @@ def _fetch(url, f, show_progress, timeout, chunk_size):
 
 # %% ../nbs/02_data.ipynb #d3211867
 def download_url(url, dest, sha256=None, show_progress=True, timeout=30, chunk_size=1 << 20):
-    "Download `url` to file `dest` via a temporary file, check its length and SHA-256, then move it into place."
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.part')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            try: _fetch(url, f, show_progress, timeout, chunk_size)
-            except urllib.error.URLError as e:
-                raise ConnectionError(f"could not download {url}: {e.reason}. {_offline_hint(url, dest)}") from e
-            except ConnectionError as e:
-                raise ConnectionError(f"truncated download of {url}: {e}. Try again. {_offline_hint(url, dest)}") from e
-            except OSError as e:  # e.g. a timeout half-way
-                raise ConnectionError(f"could not download {url}: {e!r}. {_offline_hint(url, dest)}") from e
-        if sha256 is not None and (got := file_sha256(tmp)) != sha256.lower():
+    "Download `url` to file `dest` through `atomic_write`: its length and SHA-256 (computed as it streams) are checked before it takes its place."
+    dest, h = Path(dest), hashlib.sha256()
+    with atomic_write(dest, suffix='.part') as f:
+        try: _fetch(url, f, show_progress, timeout, chunk_size, on_chunk=h.update)
+        except urllib.error.URLError as e:
+            raise ConnectionError(f"could not download {url}: {e.reason}. {_offline_hint(url, dest)}") from e
+        except ConnectionError as e:
+            raise ConnectionError(f"truncated download of {url}: {e}. Try again. {_offline_hint(url, dest)}") from e
+        except OSError as e:  # e.g. a timeout half-way
+            raise ConnectionError(f"could not download {url}: {e!r}. {_offline_hint(url, dest)}") from e
+        if sha256 is not None and (got := h.hexdigest()) != sha256.lower():
             raise ValueError(f"checksum mismatch for {url}: expected SHA-256 {sha256}, got {got}; the file was discarded")
-        os.replace(tmp, dest)
-    finally: Path(tmp).unlink(missing_ok=True)
     return dest
 
 # %% ../nbs/02_data.ipynb #d30934bd
