@@ -12,7 +12,6 @@ __all__ = ['to_detach', 'Hook', 'hook_output', 'Hooks', 'hook_outputs', 'total_p
 import functools, os
 import torch
 from concurrent.futures import Future, ThreadPoolExecutor
-from torch import nn
 from fastcore.basics import patch
 from .learner import Callback
 from .data import subplots
@@ -135,6 +134,10 @@ class HookCallback(Callback):
 # %% ../nbs/07_hooks.ipynb #e81a6f2d
 _ROW = 64  # activations are packed from multiples of 64 elements: a row of 64 never holds two layers
 
+def _padded(n):
+    "`n` rounded up to a whole number of rows of `_ROW`: the room one activation of `n` values takes in a packed buffer."
+    return -(-n // _ROW) * _ROW
+
 def _fine_bins(near_zero, n_bins, hi):
     "Fine bins (of width `near_zero`) per histogram bin, and the number of the fine bin at `hi` (fine bin 0: below zero)."
     k = round(hi / n_bins / near_zero) if n_bins > 0 and near_zero > 0 else 0
@@ -145,7 +148,7 @@ def _fine_bins(near_zero, n_bins, hi):
 @functools.lru_cache(maxsize=16)
 def _packing(lens, n_fine, ways, device):
     "Index tensors for activations of `lens` elements packed one after the other, each padded to whole rows of `_ROW`."
-    L, padded = len(lens), [-(-n // _ROW) * _ROW for n in lens]
+    L, padded = len(lens), [_padded(n) for n in lens]
     starts = [sum(padded[:i]) for i in range(L)]
     row_layer = torch.repeat_interleave(torch.arange(L), torch.tensor(padded) // _ROW)
     res = dict(starts=torch.tensor(starts).clamp_max(max(sum(padded) - 1, 0)),
@@ -209,11 +212,11 @@ def _summaries(buf, lens, with_hist=True, near_zero=0.05, n_bins=40, hi=10., wor
 def _pack(tensors, device=None):
     "`tensors` copied into one float32 buffer, each from a multiple of `_ROW` elements; with their sizes."
     lens = [t.numel() for t in tensors]
-    buf = torch.zeros(sum(-(-n // _ROW) * _ROW for n in lens), device=device or (tensors[0].device if tensors else None))
+    buf = torch.zeros(sum(map(_padded, lens)), device=device or (tensors[0].device if tensors else None))
     start = 0
     for t, n in zip(tensors, lens):
         buf[start:start + n].view(t.shape).copy_(t.detach())
-        start += -(-n // _ROW) * _ROW
+        start += _padded(n)
     return buf, lens
 
 def layer_summaries(tensors, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
@@ -244,9 +247,9 @@ class ActivationStats(HookCallback):
             raise TypeError(f"ActivationStats can only record modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
         b, start = self._buffers[self._cur], self._used
         v = b.views.get(m)
-        if v is None or v[0] != start or v[1] != o.shape or v[2] is not b.buf: v = self._new_view(b, m, o, start)
-        with torch.no_grad(): v[3].copy_(o)
-        self._used = v[4]
+        if v is None or v[0] != start or v[1] != o.shape: v = self._new_view(b, m, o, start)
+        with torch.no_grad(): v[2].copy_(o)
+        self._used = v[3]
         self._calls.append((m, o.numel()))
 
     def _summary(self, buf, lens, rows, work):
@@ -258,12 +261,13 @@ class ActivationStats(HookCallback):
 def _new_view(self:ActivationStats, b, m, o, start):
     "Place the output `o` of `m` at `start` in buffer `b` (grown if needed); remember the view for the next batches."
     n = o.numel()
-    end, dev = start + -(-n // _ROW) * _ROW, torch.device('cpu') if self.cpu else o.device
+    end, dev = start + _padded(n), torch.device('cpu') if self.cpu else o.device
     if b.buf is None or b.buf.device != dev or end > len(b.buf):
         new = torch.zeros(max(2 * end, 4096), device=dev)
         if b.buf is not None and start: new[:start].copy_(b.buf[:start])
         b.buf = new
-    v = b.views[m] = (start, o.shape, b.buf, b.buf[start:start + n].view(o.shape), end)
+        b.views.clear()  # views into the old buffer
+    v = b.views[m] = (start, o.shape, b.buf[start:start + n].view(o.shape), end)
     return v
 
 @patch

@@ -409,11 +409,10 @@ def create_opt(self:Learner, wd=None):
     groups = [list(ps) for ps in groups]
     if not any(groups): raise ValueError("The model has no trainable parameters: nothing to optimize.")
     lr = self.lr.stop if isinstance(self.lr, slice) else self.lr
-    opt = self.opt_func(_param_groups(groups, set()), lr)
+    opt = self.opt_func(_param_groups(groups, set()), lr) if wd is None else None  # `wd=None`: the optimizer's own weight decay
     bn_bias = {id(p) for p in bn_bias_params(self.model)}
-    decays = _opt_wd(opt) if wd is None else wd   # `wd=None`: the optimizer's own weight decay
-    apart = bool(decays) and bool(bn_bias) and not self.wd_bn_bias
-    if apart: opt = self.opt_func(_param_groups(groups, bn_bias), lr)
+    apart = bool(_opt_wd(opt) if wd is None else wd) and bool(bn_bias) and not self.wd_bn_bias
+    if apart or opt is None: opt = self.opt_func(_param_groups(groups, bn_bias if apart else set()), lr)
     self.opt = opt if isinstance(opt, OptimWrapper) else OptimWrapper(opt)
     self.opt.bn_bias_apart = apart or self.wd_bn_bias or not bn_bias
     if wd is not None: self.opt.set_hyper('wd', wd)
