@@ -8,9 +8,7 @@ Docs: https://mini-fastai.github.io/mini_fastai/convolutions.html.md"""
 __all__ = ['conv', 'simple_cnn']
 
 # %% ../nbs/04_convolutions.ipynb #5832517b
-import torch
 from torch import nn
-import torch.nn.functional as F
 
 # %% ../nbs/04_convolutions.ipynb #3c591efb
 def conv(ni, nf, ks=3, act=True, bn=False):

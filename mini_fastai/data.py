@@ -15,7 +15,7 @@ import http.client
 from pathlib import Path
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate
+from torch.utils.data import DataLoader, default_collate
 from fastcore.basics import patch
 from .compat import import_torchvision
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torch.optim import SGD, Adam, AdamW
 from fastcore.basics import patch
-from .data import DataLoaders, default_device, to_device, mnist_sample, atomic_write
+from .data import DataLoaders, default_device, to_device, atomic_write
 _all_ = ['SGD', 'Adam', 'AdamW']  # the optimizers re-exported for `from mini_fastai.all import *`
 
 # %% ../nbs/05_learner.ipynb #ba15df56

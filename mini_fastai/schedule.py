@@ -11,12 +11,10 @@ __all__ = ['annealer', 'sched_lin', 'sched_cos', 'sched_no', 'sched_exp', 'Sched
 
 # %% ../nbs/06_schedule.ipynb #6b4f3a07
 import bisect, collections, functools, math, warnings
-from functools import partial
 import numpy as np
 import torch
-from torch import nn
 from fastcore.basics import patch
-from .learner import (Learner, Callback, Recorder, CancelFitException, CancelValidException, even_mults)
+from .learner import (Learner, Callback, Recorder, CancelFitException, CancelValidException, _as_list)
 
 # %% ../nbs/06_schedule.ipynb #ea12f42c
 class _Annealer:
@@ -144,14 +142,12 @@ def _resume(scheds, start_epoch, n_epoch):
     return {k: [_Resumed(s, start_epoch, n_epoch) for s in f] if isinstance(f, (list, tuple)) else _Resumed(f, start_epoch, n_epoch)
             for k, f in scheds.items()}
 
-def _cbs_list(cbs): return [] if cbs is None else list(cbs) if isinstance(cbs, (list, tuple)) else [cbs]
-
 @patch
-def _fit_sched(self:Learner, n_epoch, scheds, cbs=None, reset_opt=False, wd=None, start_epoch=0):
+def _fit_sched(self:Learner, n_epoch, scheds, cbs=None, wd=None, start_epoch=0):
     "Fit the remaining `n_epoch - start_epoch` epochs following `scheds`, with the lr already set on the optimizer."
     lrs = [h['lr'] for h in self.opt.hypers]
     cb = ParamScheduler(_resume(scheds, start_epoch, n_epoch))
-    self.fit(n_epoch - start_epoch, lr=lrs, wd=wd, cbs=[cb] + _cbs_list(cbs), reset_opt=False)
+    self.fit(n_epoch - start_epoch, lr=lrs, wd=wd, cbs=[cb] + _as_list(cbs), reset_opt=False)
 
 @patch
 def _lr_array(self:Learner, lr, reset_opt):

@@ -9,7 +9,6 @@ __all__ = ['params', 'default_split']
 
 # %% ../nbs/09_transfer.ipynb #766d4e51
 import warnings
-import torch
 from torch import nn
 from fastcore.basics import patch
 from .learner import Learner, _norm_types

@@ -1,5 +1,5 @@
 "`untar_data` against an HTTP server on 127.0.0.1 serving archives built by the tests: no internet needed."
-import hashlib, http.server, io, os, socket, tarfile, threading
+import hashlib, http.server, io, socket, tarfile, threading
 from pathlib import Path
 import pytest
 from mini_fastai.data import untar_data, data_home
