@@ -9,7 +9,7 @@ __all__ = ['to_detach', 'Hook', 'hook_output', 'Hooks', 'hook_outputs', 'total_p
            'layer_summaries', 'layer_summary', 'ActivationStats']
 
 # %% ../nbs/07_hooks.ipynb #e68063e9
-import functools, os
+import functools, itertools, os, warnings
 import torch
 from concurrent.futures import Future, ThreadPoolExecutor
 from fastcore.basics import patch
@@ -145,21 +145,24 @@ def _fine_bins(near_zero, n_bins, hi):
         raise ValueError(f"the bin width hi/n_bins = {hi}/{n_bins} must be a positive multiple of near_zero = {near_zero}")
     return k, n_bins * k + 1
 
+def _ways(n_layers, n_fine, device):
+    "How many interleaved sets of counters `bincount` gets (one on a GPU, which has no use for them)."
+    return 1 if device.type == 'cuda' else max(1, min(4, 32768 // (n_layers * n_fine)))
+
 @functools.lru_cache(maxsize=16)
 def _packing(lens, n_fine, ways, device):
-    "Index tensors for activations of `lens` elements packed one after the other, each padded to whole rows of `_ROW`."
+    "For activations of `lens` values packed one after the other, each padded to whole rows of `_ROW`: counter offsets, where the padding is, each row's layer and number of values, each layer's number of rows."
     L, padded = len(lens), [_padded(n) for n in lens]
-    starts = [sum(padded[:i]) for i in range(L)]
-    row_layer = torch.repeat_interleave(torch.arange(L), torch.tensor(padded) // _ROW)
-    res = dict(starts=torch.tensor(starts).clamp_max(max(sum(padded) - 1, 0)),
-               pads=torch.cat([torch.arange(s + n, s + p) for s, n, p in zip(starts, lens, padded)]),
-               pad_layer=torch.repeat_interleave(torch.arange(L), torch.tensor(padded) - torch.tensor(lens)),
-               row_layer=row_layer,
-               row_off=(row_layer * n_fine).int()[:, None],                  # layer l counts in counters l*n_fine...
-               col_off=((torch.arange(_ROW) % ways) * (L * n_fine)).int(),  # ...of the counter set (element % ways)
-               n=torch.tensor(lens, dtype=torch.float64),
-               n_pad=torch.tensor([p - n for n, p in zip(lens, padded)], dtype=torch.float64))
-    return {k: v.to(device) for k, v in res.items()}
+    row_layer = torch.repeat_interleave(torch.arange(L), torch.tensor(padded, dtype=torch.long) // _ROW)
+    ends = torch.tensor(padded).cumsum(0).tolist()
+    pads = [torch.arange(e - p + n, e) for e, n, p in zip(ends, lens, padded)]
+    row_n = torch.full((len(row_layer),), float(_ROW), dtype=torch.float64)
+    for e, n, p in zip(ends, lens, padded):
+        if p > n: row_n[e // _ROW - 1] = _ROW - (p - n)
+    res = dict(row_off=(row_layer * n_fine).int()[:, None],                  # layer l counts in counters l*n_fine...
+               col_off=((torch.arange(_ROW) % ways) * (L * n_fine)).int(),  # ...of the counter set (value % ways)
+               pads=torch.cat(pads), row_layer=row_layer, row_n=row_n, n=torch.tensor(lens, dtype=torch.float64))
+    return {k: v.to(device) for k, v in res.items()} | {'layer_rows': [p // _ROW for p in padded]}
 
 @functools.lru_cache(maxsize=8)
 def _bin_matrix(n_fine, n_bins, k, device):
@@ -169,60 +172,79 @@ def _bin_matrix(n_fine, n_bins, k, device):
     m[1:1 + n_bins * k, 1:] = torch.eye(n_bins, dtype=torch.float64).repeat_interleave(k, 0)  # k fine bins per bin
     return m.to(device)
 
-def _scratch(work, n, device):
-    "A float32 tensor of `n` elements kept in the dict `work` and reused (fresh memory costs page faults every batch)."
-    t = work.get('scratch')
-    if t is None or t.numel() < n or t.device != device: t = work['scratch'] = torch.empty(n, device=device)
+def _scratch(work, key, n, device):
+    "A float32 tensor of `n` elements kept in the dict `work` under `key` and reused (fresh memory costs page faults every batch)."
+    t = work.get(key)
+    if t is None or t.numel() < n or t.device != device: t = work[key] = torch.empty(n, device=device)
     return t[:n]
 
-# %% ../nbs/07_hooks.ipynb #0f7e642c
-def _summaries(buf, lens, with_hist=True, near_zero=0.05, n_bins=40, hi=10., work=None):
-    "Summaries of the activations of `lens` elements packed in the float32 tensor `buf` (overwritten): `[len(lens), 3 (+ n_bins)]`."
-    k, top = _fine_bins(near_zero, n_bins, hi) if with_hist else (1, 1)
-    L, nf, dev = len(lens), top + 1, buf.device
-    ways = 1 if buf.is_cuda else max(1, min(4, 32768 // (L * nf)))
-    p = _packing(tuple(lens), nf, ways, dev)
-    # Mean and std: sums of x - pivot (each activation's first value) by rows of 64 in float32, then in float64
-    piv = buf[p['starts']]
-    buf.index_copy_(0, p['pads'], piv[p['pad_layer']])  # padding equal to the pivot adds nothing to the sums
-    rows = buf.view(-1, _ROW)
-    c = torch.sub(rows, piv[p['row_layer']][:, None], out=_scratch({} if work is None else work, buf.numel(), dev).view(-1, _ROW))
-    row_sum = c.sum(1)
-    r = torch.stack([row_sum, c.square_().sum(1)]).double()                # sums of x - pivot and of its squares, by row
-    s, q = torch.zeros(2, L, dtype=torch.float64, device=dev).index_add_(1, p['row_layer'], r)
-    n = p['n']
-    mean, std = piv + s / n, ((q - s * s / n) / (n - 1)).clamp_min_(0).sqrt_()
-    if not with_hist:  # near zero only: count by rows, less the padding (equal to the pivot)
-        below = torch.zeros(L, dtype=torch.float64, device=dev).index_add_(0, p['row_layer'], torch.lt(rows, near_zero, out=c).sum(1).double())
-        return torch.stack([mean, std, (below - p['n_pad'] * (piv < near_zero)) / n], 1).float()
-    # Near zero and histogram: the fine bin of every value, turned into a counter number, all counted at once
-    torch.add(buf.new_ones(()), buf, alpha=1 / near_zero, out=buf)      # fine bin + 1: below 1 means below zero
-    if buf.is_cuda or not bool(mean.isfinite().all()): buf.nan_to_num_(nan=top, posinf=top, neginf=0)
-    buf.clamp_(0, top)
-    ids = buf.view(torch.int32).copy_(buf)                              # in place: the floats are not needed any more
-    n_counters = ways * L * nf
-    ids.view(-1, _ROW).add_(p['row_off']).add_(p['col_off'])
-    ids.index_fill_(0, p['pads'], n_counters)                           # padding counts in one more counter, dropped
-    counts = torch.bincount(ids, minlength=n_counters + 1)[:n_counters].view(ways, L * nf).sum(0).view(L, nf)
-    res = counts.double() @ _bin_matrix(nf, n_bins, k, dev)
-    res[:, 0] /= n
-    return torch.cat([mean[:, None], std[:, None], res], 1).float()
-
-# %% ../nbs/07_hooks.ipynb #295d4e16
-def _pack(tensors, device=None):
-    "`tensors` copied into one float32 buffer, each from a multiple of `_ROW` elements; with their sizes."
-    lens = [t.numel() for t in tensors]
-    buf = torch.zeros(sum(map(_padded, lens)), device=device or (tensors[0].device if tensors else None))
-    start = 0
-    for t, n in zip(tensors, lens):
-        buf[start:start + n].view(t.shape).copy_(t.detach())
-        start += _padded(n)
+def _pack(tensors, work=None, device=None):
+    "`tensors` flattened into one float32 buffer (kept in `work`), each from a multiple of `_ROW` values, with their sizes."
+    parts, lens = [], []
+    device = device or tensors[0].device
+    for t in tensors:
+        f = t.detach().reshape(-1).to(device)
+        n, pad = f.numel(), -f.numel() % _ROW
+        parts.append(f)
+        if pad: parts.append(f[n - (n % _ROW):][:1].expand(pad))  # fill the last row with its first value (a view: no copy)
+        lens.append(n)
+    buf = _scratch({} if work is None else work, 'buf', sum(map(_padded, lens)), device)
+    torch.cat(parts, out=buf)
     return buf, lens
 
+# %% ../nbs/07_hooks.ipynb #0f7e642c
+def _batch_sums(buf, lens, with_hist=True, near_zero=0.05, n_bins=40, hi=10., work=None):
+    "Row sums of the activations of `lens` values packed in `buf` (overwritten), and (if `with_hist`) the counts of their fine bins."
+    k, top = _fine_bins(near_zero, n_bins, hi) if with_hist else (1, 1)
+    L, nf, dev = len(lens), top + 1, buf.device
+    ways = _ways(L, nf, dev)
+    rows = buf.view(-1, _ROW)
+    r = torch.empty(3 if with_hist else 4, len(rows), device=dev)
+    r[0] = rows[:, 0]                                                   # each row's pivot: its first value
+    c = torch.sub(rows, rows[:, :1], out=_scratch({} if work is None else work, 'c', buf.numel(), dev).view(-1, _ROW))
+    torch.sum(c, 1, out=r[1])                                           # sum of x - pivot, by row
+    torch.sum(c.square_(), 1, out=r[2])                                 # and of its squares
+    if not with_hist:                                                   # near zero only: count by rows
+        torch.sum(torch.lt(rows, near_zero, out=c), 1, out=r[3])
+        return r, None
+    # Near zero and histogram: the fine bin of every value, turned into a counter number, all counted at once
+    torch.add(buf.new_ones(()), buf, alpha=1 / near_zero, out=buf)      # fine bin + 1: below 1 means below zero
+    if buf.is_cuda or not bool(r[1].sum().isfinite()): buf.nan_to_num_(nan=top, posinf=top, neginf=0)
+    buf.clamp_(0, top)
+    ids = buf.view(torch.int32).copy_(buf)                              # in place: the floats are not needed any more
+    p, n_counters = _packing(tuple(lens), nf, ways, dev), ways * L * nf
+    ids.view(-1, _ROW).add_(p['row_off']).add_(p['col_off'])
+    if len(p['pads']): ids.index_fill_(0, p['pads'], n_counters)      # the padding counts in one more counter, dropped
+    return r, torch.bincount(ids, minlength=n_counters + 1)
+
+def _finish(lens, r, counts, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
+    "Summaries `[n_batches, len(lens), 3 (+ n_bins)]` from the stacked results `r` and `counts` of `_batch_sums` on batches of the same `lens`."
+    k, top = _fine_bins(near_zero, n_bins, hi) if with_hist else (1, 1)
+    B, L, nf, dev = len(r), len(lens), top + 1, r.device
+    ways = _ways(L, nf, dev)
+    p = _packing(tuple(lens), nf, ways, dev)
+    layer, m, n = p['row_layer'], p['row_n'], p['n']
+    def by_layer(x): return torch.stack([rows.sum(-1) for rows in x.split(p['layer_rows'], -1)], -1)  # the rows of x added by layer
+    r = r.double()
+    piv, s, q = r[:, 0], r[:, 1], r[:, 2]                   # each row's first value, sum of x - piv and of its squares
+    mean = by_layer(torch.addcmul(s, piv, m)) / n           # a row adds up to m * piv + s
+    e = piv - mean[:, layer]                                 # each row's pivot, less its layer's mean
+    m2 = by_layer(torch.addcmul(q, e, torch.addcmul(s, m, e, value=0.5), value=2))  # sum of (x - mean)^2 = q + 2 e s + m e^2
+    std = (m2 / (n - 1)).clamp_min_(0).sqrt_()
+    if with_hist:
+        res = counts[:, :ways * L * nf].view(B, ways, L, nf).sum(1).double() @ _bin_matrix(nf, n_bins, k, dev)
+        res[..., 0] /= n
+    else:  # the padding of a row equals its first value
+        res = (by_layer(r[:, 3] - (_ROW - m) * (piv < near_zero)) / n)[..., None]
+    return torch.cat([mean[..., None], std[..., None], res], -1).float()
+
+# %% ../nbs/07_hooks.ipynb #295d4e16
 def layer_summaries(tensors, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
     "Mean, std, fraction below `near_zero` and (if `with_hist`) counts in `n_bins` bins over [0, `hi`) of each of `tensors`: a `[len(tensors), 3 (+ n_bins)]` float tensor."
     if not tensors: raise ValueError("layer_summaries needs at least one tensor")
-    return _summaries(*_pack(tensors), with_hist, near_zero, n_bins, hi)
+    buf, lens = _pack(tensors)
+    r, counts = _batch_sums(buf, lens, with_hist, near_zero, n_bins, hi)
+    return _finish(lens, r[None], None if counts is None else counts[None], with_hist, near_zero, n_bins, hi)[0]
 
 def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
     "`layer_summaries` of the one tensor `o`: 3 (+ `n_bins`) numbers."
@@ -230,51 +252,51 @@ def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
 
 # %% ../nbs/07_hooks.ipynb #6752a803
 class _BatchBuffer:
-    "Where the hooks copy one batch's activations (packed), with the views into it, scratch space and the summary being computed."
-    def __init__(self): self.buf, self.views, self.work, self.future = None, {}, {}, None
+    "Where one batch's activations are packed, with scratch space, and the summary being computed from them."
+    def __init__(self): self.work, self.future = {}, None
 
 class ActivationStats(HookCallback):
     "Record the mean, std, fraction near zero and (with `with_hist`) a 40-bin histogram over [0, 10) of each hooked layer's output, per training batch."
-    order, flush_every, in_background = -20, 256, True
+    order, flush_every, flush_bytes, in_background = -20, 256, 2**23, True
     def __init__(self, with_hist=False, every=None, modules=None, remove_end=True, include_paramless=False, cpu=False):
         super().__init__(modules=modules, every=every, remove_end=remove_end, detach=False, cpu=cpu, include_paramless=include_paramless)
         self.with_hist, self._chunks, self._pending, self._worker = with_hist, [], [], None
 
     def hook(self, m, i, o):
-        "Copy the output of `m` into this batch's buffer (a copy: a later layer may change `o` in place)."
+        "Keep the output of `m` until `after_pred` (a copy, if a later layer changes it in place)."
         if not self.recording: return
         if not isinstance(o, torch.Tensor):
             raise TypeError(f"ActivationStats can only record modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
-        b, start = self._buffers[self._cur], self._used
-        v = b.views.get(m)
-        if v is None or v[0] != start or v[1] != o.shape: v = self._new_view(b, m, o, start)
-        with torch.no_grad(): v[2].copy_(o)
-        self._used = v[3]
-        self._calls.append((m, o.numel()))
+        kept = self._copy(m, o) if self._copy_all or m in self._copied else o
+        self._outs[m] = (kept, o, o._version)  # the last call counts, for a module called twice
 
-    def _summary(self, buf, lens, rows, work):
-        res = _summaries(buf, lens, self.with_hist, work=work)
-        return res if rows is None else res[rows]
+    def _summary(self, buf, lens, work): return _batch_sums(buf, lens, self.with_hist, work=work)
 
 # %% ../nbs/07_hooks.ipynb #6d67dcb8
 @patch
-def _new_view(self:ActivationStats, b, m, o, start):
-    "Place the output `o` of `m` at `start` in buffer `b` (grown if needed); remember the view for the next batches."
-    n = o.numel()
-    end, dev = start + _padded(n), torch.device('cpu') if self.cpu else o.device
-    if b.buf is None or b.buf.device != dev or end > len(b.buf):
-        new = torch.zeros(max(2 * end, 4096), device=dev)
-        if b.buf is not None and start: new[:start].copy_(b.buf[:start])
-        b.buf = new
-        b.views.clear()  # views into the old buffer
-    v = b.views[m] = (start, o.shape, b.buf[start:start + n].view(o.shape), end)
-    return v
+def _copy(self:ActivationStats, m, o):
+    "A copy of the output `o` of `m`, in a tensor kept for `m` and reused from batch to batch."
+    k = self._kept.get(m)
+    if k is None or k.shape != o.shape or k.dtype != o.dtype or k.device != o.device:
+        k = self._kept[m] = torch.empty(o.shape, dtype=o.dtype, device=o.device)
+    with torch.no_grad(): k.copy_(o)
+    return k
+
+@patch
+def _checked(self:ActivationStats, m, kept, o, version):
+    "What to summarize for `m`: `kept`, unless `o` was changed in place since the hook and not copied (then NaNs, and a warning)."
+    if o._version == version: return kept
+    self._copied.add(m)  # changed in place after the hook: copy its output from now on
+    if kept is not o: return kept
+    warnings.warn(f"ActivationStats: the output of {type(m).__name__} was changed in place after its hook, in a batch where it "
+                  "was not copied: its statistics for this batch are NaN. It is copied from now on.")
+    return torch.full_like(o, float('nan'))
 
 @patch
 def before_fit(self:ActivationStats):
     HookCallback.before_fit(self)
-    self._chunks, self._pending, self._calls, self._used, self._cur = [], [], [], 0, 0
-    self._index = {m: i for i, m in enumerate(self.hooked_modules)}
+    self._chunks, self._pending, self._pending_bytes, self._outs, self._cur = [], [], 0, {}, 0
+    self._copied, self._copy_all, self._kept = set(), True, {}  # the first batch copies every output, and learns which change
     self._buffers = [_BatchBuffer(), _BatchBuffer()]
     if self.in_background and torch.get_num_threads() == 1 and (os.cpu_count() or 1) > 1:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix='ActivationStats')
@@ -283,7 +305,7 @@ def before_fit(self:ActivationStats):
 def before_batch(self:ActivationStats):
     HookCallback.before_batch(self)
     if not self.recording: return
-    self._calls, self._used = [], 0
+    self._outs = {}
     if self._worker is not None:
         self._cur = 1 - self._cur  # the other buffer: the thread may still be reading the last one
         b = self._buffers[self._cur]
@@ -291,19 +313,18 @@ def before_batch(self:ActivationStats):
 
 @patch
 def _summarize(self:ActivationStats):
-    "Summarize the activations the hooks copied in this batch (in the background thread if there is one)."
-    calls, self._calls = self._calls, []
-    if not calls: return
-    last = {self._index[m]: k for k, (m, _) in enumerate(calls)}  # a module called twice: its last call counts
-    if len(last) == len(self.hooked_modules):
-        rows = None if len(calls) == len(last) and all(i == k for i, k in last.items()) else [last[i] for i in range(len(last))]
+    "Pack the outputs kept in this batch and summarize them (in the background thread if there is one)."
+    outs, self._outs = self._outs, {}
+    if not outs: return
+    if len(outs) == len(self.hooked_modules):
         b = self._buffers[self._cur]
-        args = (b.buf[:self._used], [n for _, n in calls], rows, b.work)
-        if self._worker is None: self._pending.append(self._summary(*args))
-        else:
-            b.future = self._worker.submit(self._summary, *args)
-            self._pending.append(b.future)
-    if len(self._pending) >= self.flush_every: self._flush()
+        buf, lens = _pack([self._checked(m, *outs[m]) for m in self.hooked_modules], b.work, torch.device('cpu') if self.cpu else None)
+        if self._copy_all: self._kept, self._copy_all = {m: k for m, k in self._kept.items() if m in self._copied}, False
+        if self._worker is None: res = self._summary(buf, lens, b.work)
+        else: res = b.future = self._worker.submit(self._summary, buf, lens, b.work)
+        self._pending.append((tuple(lens), res))
+        self._pending_bytes += buf.numel() // _ROW * 16  # the row sums waiting for `_finish`: up to 4 float32 per row
+    if len(self._pending) >= self.flush_every or self._pending_bytes >= self.flush_bytes: self._flush()
 
 @patch
 def after_pred(self:ActivationStats):
@@ -315,9 +336,12 @@ def after_batch(self:ActivationStats):
 
 @patch
 def _flush(self:ActivationStats):
-    if self._pending:
-        pending, self._pending = self._pending, []
-        self._chunks.append(torch.stack([p.result() if isinstance(p, Future) else p for p in pending]).cpu())  # one device-to-host copy
+    "Turn the pending results into statistics: one `_finish` for each run of batches of the same shapes, one copy to the CPU."
+    pending, self._pending, self._pending_bytes = self._pending, [], 0
+    for lens, group in itertools.groupby(pending, key=lambda p: p[0]):
+        res = [p.result() if isinstance(p, Future) else p for _, p in group]
+        counts = None if res[0][1] is None else torch.stack([c for _, c in res])
+        self._chunks.append(_finish(lens, torch.stack([r for r, _ in res]), counts, self.with_hist).cpu())
 
 @patch
 def after_train(self:ActivationStats): self._flush()
@@ -326,7 +350,8 @@ def after_fit(self:ActivationStats):
     try:
         if self._worker is not None: self._worker.shutdown()
     finally:
-        self._worker = None
+        self._worker, self._outs, self._kept = None, {}, {}
+        self._buffers = [_BatchBuffer(), _BatchBuffer()]  # let the packed buffers go
         HookCallback.after_fit(self)
     self._flush()
 
