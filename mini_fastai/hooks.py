@@ -257,7 +257,7 @@ class _BatchBuffer:
 
 class ActivationStats(HookCallback):
     "Record the mean, std, fraction near zero and (with `with_hist`) a 40-bin histogram over [0, 10) of each hooked layer's output, per training batch."
-    order, flush_every, flush_bytes, in_background = -20, 256, 2**23, True
+    order, flush_every, flush_bytes, in_background = -20, 256, 2**22, True
     def __init__(self, with_hist=False, every=None, modules=None, remove_end=True, include_paramless=False, cpu=False):
         super().__init__(modules=modules, every=every, remove_end=remove_end, detach=False, cpu=cpu, include_paramless=include_paramless)
         self.with_hist, self._chunks, self._pending, self._worker = with_hist, [], [], None
@@ -323,7 +323,8 @@ def _summarize(self:ActivationStats):
         if self._worker is None: res = self._summary(buf, lens, b.work)
         else: res = b.future = self._worker.submit(self._summary, buf, lens, b.work)
         self._pending.append((tuple(lens), res))
-        self._pending_bytes += buf.numel() // _ROW * 16  # the row sums waiting for `_finish`: up to 4 float32 per row
+        n_fine = _fine_bins(0.05, 40, 10.)[1] + 1 if self.with_hist else 0
+        self._pending_bytes += 16 * (buf.numel() // _ROW) + 32 * n_fine * len(lens)  # row sums (4 float32 a row), counters (4 sets, int64)
     if len(self._pending) >= self.flush_every or self._pending_bytes >= self.flush_bytes: self._flush()
 
 @patch
