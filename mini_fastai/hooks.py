@@ -297,6 +297,7 @@ def before_fit(self:ActivationStats):
     HookCallback.before_fit(self)
     self._chunks, self._pending, self._pending_bytes, self._outs, self._cur = [], [], 0, {}, 0
     self._copied, self._copy_all, self._kept = set(), True, {}  # the first batch copies every output, and learns which change
+    self._counter_bytes = 32 * (_fine_bins(0.05, 40, 10.)[1] + 1) if self.with_hist else 0  # per layer: 4 sets of int64 counters
     self._buffers = [_BatchBuffer(), _BatchBuffer()]
     if self.in_background and torch.get_num_threads() == 1 and (os.cpu_count() or 1) > 1:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix='ActivationStats')
@@ -323,8 +324,7 @@ def _summarize(self:ActivationStats):
         if self._worker is None: res = self._summary(buf, lens, b.work)
         else: res = b.future = self._worker.submit(self._summary, buf, lens, b.work)
         self._pending.append((tuple(lens), res))
-        n_fine = _fine_bins(0.05, 40, 10.)[1] + 1 if self.with_hist else 0
-        self._pending_bytes += 16 * (buf.numel() // _ROW) + 32 * n_fine * len(lens)  # row sums (4 float32 a row), counters (4 sets, int64)
+        self._pending_bytes += 16 * (buf.numel() // _ROW) + self._counter_bytes * len(lens)  # row sums: 4 float32 a row
     if len(self._pending) >= self.flush_every or self._pending_bytes >= self.flush_bytes: self._flush()
 
 @patch
