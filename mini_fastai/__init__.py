@@ -6,6 +6,7 @@ from torch import nn
 import torch.nn.functional as F
 from mini_fastai.compat import *
 from mini_fastai.data import *
+from mini_fastai.downloads import *
 from mini_fastai.conv import *
 from mini_fastai.learner import *
 from mini_fastai.schedule import *

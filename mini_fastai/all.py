@@ -13,6 +13,7 @@ from torch import nn
 import torch.nn.functional as F
 from .compat import *
 from .data import *
+from .downloads import *
 from .conv import *
 from .learner import *
 from .schedule import *

@@ -2,7 +2,7 @@
 import hashlib, http.server, io, socket, tarfile, threading
 from pathlib import Path
 import pytest
-from mini_fastai.data import untar_data, data_home
+from mini_fastai.downloads import untar_data, data_home
 
 def make_tgz(members):
     "Bytes of a .tgz holding `members`: (name, bytes) for files, (name, '->', target) for symlinks, (name, '=>', target) for hard links, (name, 'fifo')."
