@@ -9,6 +9,7 @@ from mini_fastai.data import *
 from mini_fastai.downloads import *
 from mini_fastai.conv import *
 from mini_fastai.learner import *
+from mini_fastai.learner_extras import *
 from mini_fastai.schedule import *
 from mini_fastai.hooks import *
 from mini_fastai.lenet import *

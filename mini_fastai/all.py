@@ -16,6 +16,7 @@ from .data import *
 from .downloads import *
 from .conv import *
 from .learner import *
+from .learner_extras import *
 from .schedule import *
 from .hooks import *
 from .lenet import *

@@ -1,4 +1,4 @@
-"""A training loop of a dozen lines that calls out to callbacks at every step, so that recording, metrics, progress bars, saving, early stopping, and later schedules, hooks and mixed precision all plug in without touching the loop.
+"""From the hand-written loop of the first chapters to fastai's `Learner`: a loop of a dozen lines that announces what it does, so that recording, metrics, progress bars — and later schedules, hooks and mixed precision — plug in as callbacks without touching it.
 
 Docs: https://mini-fastai.github.io/mini_fastai/learner.html.md"""
 
@@ -6,24 +6,31 @@ Docs: https://mini-fastai.github.io/mini_fastai/learner.html.md"""
 
 # %% auto #0
 __all__ = ['CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException', 'CancelBatchException',
-           'CancelBackwardException', 'CancelStepException', 'camel2snake', 'class2attr', 'Callback', 'even_mults',
-           'OptimWrapper', 'fastai_adam', 'trainable_params', 'bn_bias_params', 'accuracy', 'error_rate', 'find_bs',
-           'Metric', 'AvgMetric', 'AvgLoss', 'AvgSmoothLoss', 'Learner', 'TrainEvalCallback', 'format_time', 'Recorder',
-           'noop', 'ProgressCallback', 'synth_dbunch', 'RegModel', 'synth_learner', 'GatherPredsCallback',
-           'PrettyString', 'TrackerCallback', 'SaveModelCallback', 'EarlyStoppingCallback', 'SGD', 'Adam', 'AdamW']
+           'CancelBackwardException', 'CancelStepException', 'camel2snake', 'class2attr', 'Callback',
+           'TrainEvalCallback', 'fastai_adam', 'trainable_params', 'Learner', 'even_mults', 'OptimWrapper',
+           'bn_bias_params', 'accuracy', 'error_rate', 'find_bs', 'Metric', 'AvgMetric', 'AvgLoss', 'mk_metric',
+           'AvgSmoothLoss', 'format_time', 'Recorder', 'noop', 'ProgressCallback', 'synth_dbunch', 'RegModel',
+           'synth_learner', 'SGD', 'Adam', 'AdamW']
 
-# %% ../nbs/05_learner.ipynb #ed0bfed4
-import contextlib, copy, operator, re, time, warnings
+# %% ../nbs/05_learner.ipynb #48e436b2
+import contextlib, re, time, warnings
 from functools import partial
 from pathlib import Path
 import torch
 from torch import nn
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torch.optim import SGD, Adam, AdamW
 from fastcore.basics import patch
-from .data import DataLoaders, default_device, to_device, atomic_write
+from .data import DataLoaders, default_device, to_device
 _all_ = ['SGD', 'Adam', 'AdamW']  # the optimizers re-exported for `from mini_fastai.all import *`
+
+# %% ../nbs/05_learner.ipynb #00b80627
+_events = ('after_create before_fit before_epoch before_train before_batch after_pred after_loss '
+           'before_backward after_cancel_backward after_backward before_step after_cancel_step after_step '
+           'after_cancel_batch after_batch after_cancel_train after_train before_validate after_cancel_validate '
+           'after_validate after_cancel_epoch after_epoch after_cancel_fit after_fit').split()
+_inner_loop = set('before_batch after_pred after_loss before_backward after_cancel_backward after_backward '
+                  'before_step after_cancel_step after_step after_cancel_batch after_batch'.split())
 
 # %% ../nbs/05_learner.ipynb #ba15df56
 class CancelFitException(Exception):      "Stop training: skip to `after_fit`."
@@ -33,14 +40,6 @@ class CancelValidException(Exception):    "Skip the rest of this validation phas
 class CancelBatchException(Exception):    "Skip the rest of this batch: go to `after_batch`."
 class CancelBackwardException(Exception): "Skip the backward pass of this batch."
 class CancelStepException(Exception):     "Skip the optimizer step of this batch."
-
-# %% ../nbs/05_learner.ipynb #00b80627
-_events = ('after_create before_fit before_epoch before_train before_batch after_pred after_loss '
-           'before_backward after_cancel_backward after_backward before_step after_cancel_step after_step '
-           'after_cancel_batch after_batch after_cancel_train after_train before_validate after_cancel_validate '
-           'after_validate after_cancel_epoch after_epoch after_cancel_fit after_fit').split()
-_inner_loop = set('before_batch after_pred after_loss before_backward after_cancel_backward after_backward '
-                  'before_step after_cancel_step after_step after_cancel_batch after_batch'.split())
 
 # %% ../nbs/05_learner.ipynb #98912ccf
 def camel2snake(name):
@@ -68,7 +67,200 @@ class Callback:
     def name(self): return class2attr(type(self).__name__)
     def __repr__(self): return type(self).__name__
 
-# %% ../nbs/05_learner.ipynb #178dc133
+# %% ../nbs/05_learner.ipynb #fe54e308
+class TrainEvalCallback(Callback):
+    "Switch the model between `train()` and `eval()`; keep `train_iter` and `pct_train` up to date."
+    order, run_valid = -10, False
+    def before_fit(self):
+        self.learn.epoch, self.learn.train_iter, self.learn.pct_train = 0, 0, 0.
+        self.learn.loss = torch.tensor(0.)
+    def before_train(self):
+        self.learn.pct_train = self.epoch / self.n_epoch
+        self.model.train()
+        self.learn.training = True
+    def after_batch(self):
+        learn = self.learn
+        learn.train_iter += 1
+        learn.pct_train = (learn.epoch * learn.n_iter + learn.iter + 1) / (learn.n_epoch * learn.n_iter)
+    def before_validate(self):
+        self.model.eval()
+        self.learn.training = False
+
+# %% ../nbs/05_learner.ipynb #f5af57ee
+def fastai_adam(params, lr=1e-3, mom=0.9, sqr_mom=0.99, eps=1e-5, wd=0.01, decouple_wd=True):
+    "fastai's default optimizer: Adam with `sqr_mom=0.99`, `eps=1e-5` and decoupled weight decay `wd=0.01` (`torch.optim.AdamW`)."
+    opt_class = AdamW if decouple_wd else Adam
+    return opt_class(params, lr=lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd)
+
+def trainable_params(m):
+    "The parameters of `m` that require a gradient: one layer group."
+    return [p for p in m.parameters() if p.requires_grad]
+
+# %% ../nbs/05_learner.ipynb #1a962bd9
+def _as_list(o): return [] if o is None else list(o) if isinstance(o, (list, tuple)) else [o]
+
+class Learner:
+    "Train `model` on `dls` with `loss_func` and an optimizer from `opt_func`; callbacks react to the loop's events."
+    default_cbs = [TrainEvalCallback]
+    def __init__(self, dls, model, loss_func=None, opt_func=fastai_adam, lr=1e-3, splitter=trainable_params, cbs=None,
+                 metrics=None, path=None, model_dir='models', wd=None, wd_bn_bias=False, train_bn=True,
+                 moms=(0.95, 0.85, 0.95), device=None):
+        if loss_func is None: loss_func = getattr(dls, 'loss_func', None)
+        if loss_func is None: raise ValueError("No loss function: pass `loss_func=` (e.g. nn.CrossEntropyLoss()).")
+        if not isinstance(dls, DataLoaders) and isinstance(dls, (list, tuple)) and len(dls) == 2: dls = DataLoaders(*dls, device=device)
+        self.dls, self.model, self.loss_func, self.opt_func, self.lr, self.splitter = dls, model, loss_func, opt_func, lr, splitter
+        self.path = Path(path) if path is not None else Path(getattr(dls, 'path', '.'))
+        self.model_dir, self.wd, self.wd_bn_bias, self.train_bn, self.moms = model_dir, wd, wd_bn_bias, train_bn, moms
+        self.device = torch.device(device) if device is not None else getattr(dls, 'device', None) or default_device()
+        self.metrics, self.opt, self.logger, self.training, self.epoch, self.n_epoch = metrics, None, print, False, 0, 1
+        self.xb, self.yb, self.pred, self.loss, self.dl = (None,), (None,), None, None, None
+        self.cbs, self._handlers = [], None
+        self.add_cbs(self.default_cbs + _as_list(cbs))
+        self('after_create')
+
+    @property
+    def metrics(self): return self._metrics
+    @metrics.setter
+    def metrics(self, ms): self._metrics = [mk_metric(m) for m in _as_list(ms)]
+
+# %% ../nbs/05_learner.ipynb #bd12d1ca
+@patch
+def add_cb(self:Learner, cb):
+    "Add callback `cb` (an instance, or a class to instantiate); it becomes `self.<snake_name>` too."
+    if isinstance(cb, type): cb = cb()
+    if not isinstance(cb, Callback): raise TypeError(f"Callbacks must be Callback instances or classes, got {cb!r}")
+    cb.learn = self
+    setattr(self, cb.name, cb)
+    self.cbs.append(cb)
+    self._handlers = None
+    return self
+
+@patch
+def remove_cb(self:Learner, cb):
+    "Remove callback `cb`, or every callback of class `cb`."
+    if isinstance(cb, type):
+        for c in [c for c in self.cbs if isinstance(c, cb)]: self.remove_cb(c)
+        return self
+    if cb in self.cbs:
+        self.cbs.remove(cb)
+        if getattr(self, cb.name, None) is cb: delattr(self, cb.name)
+        cb.learn = None
+    self._handlers = None
+    return self
+
+@patch
+def add_cbs(self:Learner, cbs):
+    for cb in _as_list(cbs): self.add_cb(cb)
+    return self
+
+@patch
+def remove_cbs(self:Learner, cbs):
+    for cb in _as_list(cbs): self.remove_cb(cb)
+    return self
+
+@patch
+@contextlib.contextmanager
+def added_cbs(self:Learner, cbs):
+    "Context manager: add `cbs` for the length of the block."
+    cbs = [cb() if isinstance(cb, type) else cb for cb in _as_list(cbs)]
+    self.add_cbs(cbs)
+    try: yield self
+    finally: self.remove_cbs(cbs)
+
+# %% ../nbs/05_learner.ipynb #7443ce4d
+@patch
+def _build_handlers(self:Learner):
+    cbs = sorted(self.cbs, key=lambda cb: cb.order)
+    self._handlers = {e: [(cb, getattr(cb, e)) for cb in cbs if callable(getattr(type(cb), e, None))] for e in _events}
+
+@patch
+def __call__(self:Learner, event_name):
+    if self._handlers is None: self._build_handlers()
+    inner = event_name in _inner_loop
+    for cb, f in self._handlers[event_name]:
+        if cb.run and (not inner or (cb.run_train if self.training else cb.run_valid)): f()
+    if event_name == 'after_fit':
+        for cb in self.cbs: cb.run = True
+
+# %% ../nbs/05_learner.ipynb #485f6f36
+@patch
+def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False):
+    "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd` (default `self.wd`)."
+    with self.added_cbs(cbs):
+        self._prepare_opt(lr, wd, reset_opt)
+        self.n_epoch = n_epoch
+        self.model.to(self.device)
+        try:
+            try: self('before_fit'); self._do_fit()
+            except CancelFitException: self('after_cancel_fit')
+        except BaseException:
+            self._after_fit_cleanup(); raise     # `after_fit` still runs, like a `finally`
+        self('after_fit'); self._end_cleanup()
+
+@patch
+def _do_fit(self:Learner):
+    for self.epoch in range(self.n_epoch): self._with_events(self._do_epoch, 'epoch', CancelEpochException)
+
+@patch
+def _do_epoch(self:Learner): self._do_epoch_train(); self._do_epoch_validate()
+
+@patch
+def _do_epoch_train(self:Learner):
+    self.dl = self.dls.train
+    self._with_events(self.all_batches, 'train', CancelTrainException)
+
+@patch
+def _do_epoch_validate(self:Learner, ds_idx=1, dl=None):
+    self.dl = self.dls[ds_idx] if dl is None else dl
+    with torch.no_grad(): self._with_events(self.all_batches, 'validate', CancelValidException)
+
+@patch
+def all_batches(self:Learner):
+    self.n_iter = len(self.dl)
+    for i, b in enumerate(self.dl): self.one_batch(i, b)
+
+@patch
+def one_batch(self:Learner, i, b):
+    self.iter = i
+    self._split(to_device(b, self.device))
+    self._with_events(self._do_one_batch, 'batch', CancelBatchException)
+
+@patch
+def _do_one_batch(self:Learner):
+    self.pred = self.model(*self.xb)
+    self('after_pred')
+    if len(self.yb):
+        self.loss_grad = self.loss_func(self.pred, *self.yb)
+        self.loss = self.loss_grad.detach()
+    self('after_loss')
+    if not self.training or not len(self.yb): return
+    self._with_events(self._backward, 'backward', CancelBackwardException)
+    self._with_events(self._step, 'step', CancelStepException)
+    self.opt.zero_grad()
+
+@patch
+def _backward(self:Learner): self.loss_grad.backward()
+@patch
+def _step(self:Learner): self.opt.step()
+
+@patch
+def _with_events(self:Learner, f, event_type, ex):
+    try: self(f'before_{event_type}'); f()
+    except ex: self(f'after_cancel_{event_type}')
+    self(f'after_{event_type}')
+
+@patch
+def _end_cleanup(self:Learner):
+    self.dl, self.xb, self.yb, self.pred, self.loss_grad = None, (None,), (None,), None, None
+
+@patch
+def _split(self:Learner, b):
+    "Split batch `b` into inputs `xb` and targets `yb` (tuples): all but the last are inputs, unless `dls.n_inp` says."
+    if isinstance(b, torch.Tensor): b = (b,)
+    i = getattr(self.dls, 'n_inp', 1 if len(b) == 1 else len(b) - 1)
+    self.xb, self.yb = tuple(b[:i]), tuple(b[i:])
+
+# %% ../nbs/05_learner.ipynb #5dc76b3c
 def _get_mom(g):
     if 'betas' in g: return g['betas'][0]
     return g.get('momentum', g.get('mom'))
@@ -140,26 +332,70 @@ class OptimWrapper:
     def set_hypers(self, **kwargs):
         for k, v in kwargs.items(): self.set_hyper(k, v)
 
-# %% ../nbs/05_learner.ipynb #a8935a7c
-def fastai_adam(params, lr=1e-3, mom=0.9, sqr_mom=0.99, eps=1e-5, wd=0.01, decouple_wd=True):
-    "fastai's default optimizer: Adam with `sqr_mom=0.99`, `eps=1e-5` and decoupled weight decay `wd=0.01` (`torch.optim.AdamW`)."
-    opt_class = AdamW if decouple_wd else Adam
-    return opt_class(params, lr=lr, betas=(mom, sqr_mom), eps=eps, weight_decay=wd)
-
-# %% ../nbs/05_learner.ipynb #43bd07c2
-def trainable_params(m):
-    "The parameters of `m` that require a gradient."
-    return [p for p in m.parameters() if p.requires_grad]
-
+# %% ../nbs/05_learner.ipynb #1dc79bbf
 _norm_types = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.modules.instancenorm._InstanceNorm)
 
 def bn_bias_params(m):
     "The parameters of `m`'s normalization layers, and every bias."
-    res = []
-    for mod in m.modules():
-        for n, p in mod.named_parameters(recurse=False):
-            if isinstance(mod, _norm_types) or n == 'bias': res.append(p)
-    return res
+    return [p for mod in m.modules() for n, p in mod.named_parameters(recurse=False) if isinstance(mod, _norm_types) or n == 'bias']
+
+# %% ../nbs/05_learner.ipynb #31a4a5b1
+def _param_groups(layer_groups, no_wd):
+    "torch parameter groups: one per layer group, plus one at weight decay 0 for its parameters whose `id` is in `no_wd`."
+    pgs = []
+    for i, ps in enumerate(layer_groups):
+        reg, nwd = [p for p in ps if id(p) not in no_wd], [p for p in ps if id(p) in no_wd]
+        if reg or not nwd: pgs.append({'params': reg, 'layer_group': i, 'no_wd': False})
+        if nwd: pgs.append({'params': nwd, 'layer_group': i, 'no_wd': True, 'weight_decay': 0.})
+    return pgs
+
+def _opt_wd(opt):
+    "The largest weight decay among the parameter groups of `opt`."
+    return max((g.get('weight_decay', 0.) for g in opt.param_groups), default=0.)
+
+@patch
+def create_opt(self:Learner, wd=None):
+    "Create `self.opt` over the `splitter`'s layer groups; with weight decay, batch-norm and bias parameters get groups of their own."
+    wd = self.wd if wd is None else wd
+    groups = self.splitter(self.model)
+    if len(groups) and isinstance(groups[0], torch.Tensor): groups = [groups]
+    groups = [list(ps) for ps in groups]
+    if not any(groups): raise ValueError("The model has no trainable parameters: nothing to optimize.")
+    lr = self.lr.stop if isinstance(self.lr, slice) else self.lr
+    opt = self.opt_func(_param_groups(groups, set()), lr) if wd is None else None  # `wd=None`: the optimizer's own weight decay
+    bn_bias = {id(p) for p in bn_bias_params(self.model)}
+    apart = bool(_opt_wd(opt) if wd is None else wd) and bool(bn_bias) and not self.wd_bn_bias
+    if apart or opt is None: opt = self.opt_func(_param_groups(groups, bn_bias if apart else set()), lr)
+    self.opt = opt if isinstance(opt, OptimWrapper) else OptimWrapper(opt)
+    self.opt.bn_bias_apart = apart or self.wd_bn_bias or not bn_bias
+    if wd is not None: self.opt.set_hyper('wd', wd)
+    return self.opt
+
+@patch
+def _prepare_opt(self:Learner, lr, wd, reset_opt):
+    "Before a fit: create the optimizer if needed (again if weight decay now needs batch-norm and bias apart), set `lr` and `wd`."
+    if wd is None: wd = self.wd
+    rebuild = wd and not getattr(self.opt, 'bn_bias_apart', True)
+    if rebuild and len(self.opt.state): warnings.warn("Rebuilding the optimizer so that weight decay skips batch-norm and bias parameters: its state (momentum) starts afresh.")
+    if reset_opt or self.opt is None or rebuild: self.create_opt(wd)
+    if wd is not None: self.opt.set_hyper('wd', wd)
+    self.opt.set_hyper('lr', self.lr if lr is None else lr)
+
+# %% ../nbs/05_learner.ipynb #e8bdc97b
+@patch
+def _after_fit_cleanup(self:Learner):
+    "After an error: run every `after_fit` handler whatever each raises (the first error is the one reported), then clean up."
+    if self._handlers is None: self._build_handlers()
+    interrupted = None
+    try:
+        for cb, f in self._handlers['after_fit']:
+            try: f()
+            except KeyboardInterrupt as e: interrupted = e     # finish the clean-up first
+            except Exception as e: warnings.warn(f"{cb!r}.after_fit failed during clean-up: {e!r}")
+    finally:
+        for cb in self.cbs: cb.run = True
+        self._end_cleanup()
+    if interrupted is not None: warnings.warn("A KeyboardInterrupt during clean-up was held until the clean-up finished.")
 
 # %% ../nbs/05_learner.ipynb #52ebb7f2
 def accuracy(inp, targ, axis=-1):
@@ -170,7 +406,7 @@ def error_rate(inp, targ, axis=-1):
     "1 - `accuracy`."
     return 1 - accuracy(inp, targ, axis=axis)
 
-# %% ../nbs/05_learner.ipynb #31906678
+# %% ../nbs/05_learner.ipynb #3cb6391e
 def find_bs(yb):
     "The batch size of a tuple of targets."
     return len(yb[0]) if len(yb) and hasattr(yb[0], '__len__') else 1
@@ -215,6 +451,10 @@ class AvgLoss(Metric):
     @property
     def name(self): return 'loss'
 
+def mk_metric(m):
+    "`m` if it is a `Metric`, else an `AvgMetric` of the function `m`."
+    return m if isinstance(m, Metric) else AvgMetric(m)
+
 # %% ../nbs/05_learner.ipynb #b6820618
 class AvgSmoothLoss(Metric):
     "Exponential moving average of the batch losses, with bias correction."
@@ -230,254 +470,7 @@ class AvgSmoothLoss(Metric):
     @property
     def name(self): return 'smooth_loss'
 
-# %% ../nbs/05_learner.ipynb #2026eaa7
-def _as_list(o): return [] if o is None else list(o) if isinstance(o, (list, tuple)) else [o]
-
-class Learner:
-    "Train `model` on `dls` with `loss_func` and an optimizer from `opt_func`; callbacks react to the loop's events."
-    def __init__(self, dls, model, loss_func=None, opt_func=fastai_adam, lr=1e-3, splitter=trainable_params, cbs=None,
-                 metrics=None, path=None, model_dir='models', wd=None, wd_bn_bias=False, train_bn=True,
-                 moms=(0.95, 0.85, 0.95), device=None):
-        if loss_func is None: loss_func = getattr(dls, 'loss_func', None)
-        if loss_func is None: raise ValueError("No loss function: pass `loss_func=` (e.g. nn.CrossEntropyLoss()).")
-        if not isinstance(dls, DataLoaders) and isinstance(dls, (list, tuple)) and len(dls) == 2: dls = DataLoaders(*dls, device=device)
-        self.dls, self.model, self.loss_func, self.opt_func, self.lr, self.splitter = dls, model, loss_func, opt_func, lr, splitter
-        self.path = Path(path) if path is not None else Path(getattr(dls, 'path', '.'))
-        self.model_dir, self.wd, self.wd_bn_bias, self.train_bn, self.moms = model_dir, wd, wd_bn_bias, train_bn, moms
-        self.device = torch.device(device) if device is not None else getattr(dls, 'device', None) or default_device()
-        self.metrics = [m if isinstance(m, Metric) else AvgMetric(m) for m in _as_list(metrics)]
-        self.opt, self.logger, self.training, self.epoch, self.n_epoch = None, print, False, 0, 1
-        self.check_inputs = True  # `fit` checks one batch first (see "Bad input")
-        self.xb, self.yb, self.pred, self.loss, self.dl = (None,), (None,), None, None, None
-        self.cbs, self._handlers = [], None
-        self.add_cbs([TrainEvalCallback, Recorder, ProgressCallback] + _as_list(cbs))
-        self('after_create')
-
-# %% ../nbs/05_learner.ipynb #578457a4
-@patch
-def add_cb(self:Learner, cb):
-    "Add callback `cb` (an instance, or a class to instantiate); it becomes `self.<snake_name>` too."
-    if isinstance(cb, type): cb = cb()
-    if not isinstance(cb, Callback): raise TypeError(f"Callbacks must be Callback instances or classes, got {cb!r}")
-    cb.learn = self
-    setattr(self, cb.name, cb)
-    self.cbs.append(cb)
-    self._handlers = None
-    return self
-
-@patch
-def remove_cb(self:Learner, cb):
-    "Remove callback `cb`, or every callback of class `cb`."
-    if isinstance(cb, type):
-        for c in [c for c in self.cbs if isinstance(c, cb)]: self.remove_cb(c)
-        return self
-    if cb in self.cbs:
-        self.cbs.remove(cb)
-        if getattr(self, cb.name, None) is cb: delattr(self, cb.name)
-        cb.learn = None
-    self._handlers = None
-    return self
-
-@patch
-def add_cbs(self:Learner, cbs):
-    for cb in _as_list(cbs): self.add_cb(cb)
-    return self
-
-@patch
-def remove_cbs(self:Learner, cbs):
-    for cb in _as_list(cbs): self.remove_cb(cb)
-    return self
-
-@patch
-@contextlib.contextmanager
-def added_cbs(self:Learner, cbs):
-    "Context manager: add `cbs` for the length of the block."
-    cbs = [cb() if isinstance(cb, type) else cb for cb in _as_list(cbs)]
-    self.add_cbs(cbs)
-    try: yield self
-    finally: self.remove_cbs(cbs)
-
-@patch
-@contextlib.contextmanager
-def removed_cbs(self:Learner, cbs):
-    "Context manager: take `cbs` out for the length of the block."
-    cbs = [c for c in self.cbs if any(c is o or (isinstance(o, type) and isinstance(c, o)) for o in _as_list(cbs))]
-    self.remove_cbs(cbs)
-    try: yield self
-    finally: self.add_cbs(cbs)
-
-# %% ../nbs/05_learner.ipynb #7443ce4d
-@patch
-def _build_handlers(self:Learner):
-    cbs = sorted(self.cbs, key=lambda cb: cb.order)
-    self._handlers = {e: [(cb, getattr(cb, e)) for cb in cbs if callable(getattr(type(cb), e, None))] for e in _events}
-
-@patch
-def __call__(self:Learner, event_name):
-    if self._handlers is None: self._build_handlers()
-    inner = event_name in _inner_loop
-    for cb, f in self._handlers[event_name]:
-        if cb.run and (not inner or (cb.run_train if self.training else cb.run_valid)): f()
-    if event_name == 'after_fit':
-        for cb in self.cbs: cb.run = True
-
-# %% ../nbs/05_learner.ipynb #6cf53ec3
-@patch
-def _with_events(self:Learner, f, event_type, ex):
-    try: self(f'before_{event_type}'); f()
-    except ex: self(f'after_cancel_{event_type}')
-    self(f'after_{event_type}')
-
-@patch
-def _split(self:Learner, b):
-    "Split batch `b` into inputs `xb` and targets `yb` (tuples): all but the last are inputs."
-    if isinstance(b, torch.Tensor): b = (b,)
-    i = getattr(self.dls, 'n_inp', 1 if len(b) == 1 else len(b) - 1)
-    self.xb, self.yb = tuple(b[:i]), tuple(b[i:])
-
-@patch
-def _backward(self:Learner): self.loss_grad.backward()
-@patch
-def _step(self:Learner): self.opt.step()
-
-@patch
-def _do_one_batch(self:Learner):
-    self.pred = self.model(*self.xb)
-    self('after_pred')
-    if len(self.yb):
-        self.loss_grad = self.loss_func(self.pred, *self.yb)
-        self.loss = self.loss_grad.detach()
-    self('after_loss')
-    if not self.training or not len(self.yb): return
-    self._with_events(self._backward, 'backward', CancelBackwardException)
-    self._with_events(self._step, 'step', CancelStepException)
-    self.opt.zero_grad()
-
-@patch
-def one_batch(self:Learner, i, b):
-    self.iter = i
-    self._split(to_device(b, self.device))
-    self._with_events(self._do_one_batch, 'batch', CancelBatchException)
-
-@patch
-def all_batches(self:Learner):
-    self.n_iter = len(self.dl)
-    for i, b in enumerate(self.dl): self.one_batch(i, b)
-
-# %% ../nbs/05_learner.ipynb #17e3593f
-@patch
-def _do_epoch_train(self:Learner):
-    self.dl = self.dls.train
-    self._with_events(self.all_batches, 'train', CancelTrainException)
-
-@patch
-def _do_epoch_validate(self:Learner, ds_idx=1, dl=None):
-    self.dl = self.dls[ds_idx] if dl is None else dl
-    with torch.no_grad(): self._with_events(self.all_batches, 'validate', CancelValidException)
-
-@patch
-def _do_epoch(self:Learner):
-    self._do_epoch_train()
-    self._do_epoch_validate()
-
-@patch
-def _do_fit(self:Learner):
-    for epoch in range(self.n_epoch):
-        self.epoch = epoch
-        self._with_events(self._do_epoch, 'epoch', CancelEpochException)
-
-# %% ../nbs/05_learner.ipynb #7829955f
-def _param_groups(layer_groups, no_wd):
-    "torch parameter groups: one per layer group, plus one at weight decay 0 for its parameters whose `id` is in `no_wd`."
-    pgs = []
-    for i, ps in enumerate(layer_groups):
-        reg, nwd = [p for p in ps if id(p) not in no_wd], [p for p in ps if id(p) in no_wd]
-        if reg or not nwd: pgs.append({'params': reg, 'layer_group': i, 'no_wd': False})
-        if nwd: pgs.append({'params': nwd, 'layer_group': i, 'no_wd': True, 'weight_decay': 0.})
-    return pgs
-
-def _opt_wd(opt):
-    "The largest weight decay among the parameter groups of `opt`."
-    return max((g.get('weight_decay', 0.) for g in opt.param_groups), default=0.)
-
-@patch
-def create_opt(self:Learner, wd=None):
-    "Create `self.opt` over the `splitter`'s layer groups; with weight decay, batch-norm and bias parameters get groups of their own."
-    wd = self.wd if wd is None else wd
-    groups = self.splitter(self.model)
-    if len(groups) and isinstance(groups[0], torch.Tensor): groups = [groups]
-    groups = [list(ps) for ps in groups]
-    if not any(groups): raise ValueError("The model has no trainable parameters: nothing to optimize.")
-    lr = self.lr.stop if isinstance(self.lr, slice) else self.lr
-    opt = self.opt_func(_param_groups(groups, set()), lr) if wd is None else None  # `wd=None`: the optimizer's own weight decay
-    bn_bias = {id(p) for p in bn_bias_params(self.model)}
-    apart = bool(_opt_wd(opt) if wd is None else wd) and bool(bn_bias) and not self.wd_bn_bias
-    if apart or opt is None: opt = self.opt_func(_param_groups(groups, bn_bias if apart else set()), lr)
-    self.opt = opt if isinstance(opt, OptimWrapper) else OptimWrapper(opt)
-    self.opt.bn_bias_apart = apart or self.wd_bn_bias or not bn_bias
-    if wd is not None: self.opt.set_hyper('wd', wd)
-    return self.opt
-
-@patch
-def _wd_needs_new_opt(self:Learner, wd):
-    "Weight decay is asked for but the optimizer was built without keeping batch-norm and bias parameters apart."
-    if not wd or getattr(self.opt, 'bn_bias_apart', True): return False
-    if len(self.opt.state): warnings.warn("Rebuilding the optimizer so that weight decay skips batch-norm and bias parameters: its state (momentum) starts afresh.")
-    return True
-
-@patch
-def _call_after_fit_safely(self:Learner):
-    "Run every `after_fit` handler, ignoring their own errors, so an error already raised is the one reported."
-    if self._handlers is None: self._build_handlers()
-    for cb, f in self._handlers['after_fit']:
-        try: f()
-        except Exception as e: warnings.warn(f"{cb!r}.after_fit failed during clean-up: {e!r}")
-    for cb in self.cbs: cb.run = True
-
-@patch
-def _end_cleanup(self:Learner):
-    self.dl, self.xb, self.yb, self.pred, self.loss_grad = None, (None,), (None,), None, None
-
-@patch
-def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False):
-    "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd`."
-    with self.added_cbs(cbs):
-        if wd is None: wd = self.wd
-        if reset_opt or self.opt is None or self._wd_needs_new_opt(wd): self.create_opt(wd)
-        if wd is not None: self.opt.set_hyper('wd', wd)
-        self.opt.set_hyper('lr', self.lr if lr is None else lr)
-        self.n_epoch = n_epoch
-        self.model.to(self.device)
-        if self.check_inputs: self.check_one_batch()
-        try:
-            try: self('before_fit'); self._do_fit()
-            except CancelFitException: self('after_cancel_fit')
-        except BaseException:
-            self._call_after_fit_safely(); self._end_cleanup()
-            raise
-        self('after_fit')
-        self._end_cleanup()
-
-# %% ../nbs/05_learner.ipynb #fe54e308
-class TrainEvalCallback(Callback):
-    "Switch the model between `train()` and `eval()`; keep `train_iter` and `pct_train` up to date."
-    order, run_valid = -10, False
-    def before_fit(self):
-        self.learn.epoch, self.learn.train_iter, self.learn.pct_train = 0, 0, 0.
-        self.learn.loss = torch.tensor(0.)
-    def before_train(self):
-        self.learn.pct_train = self.epoch / self.n_epoch
-        self.model.train()
-        self.learn.training = True
-    def after_batch(self):
-        learn = self.learn
-        learn.train_iter += 1
-        learn.pct_train = (learn.epoch * learn.n_iter + learn.iter + 1) / (learn.n_epoch * learn.n_iter)
-    def before_validate(self):
-        self.model.eval()
-        self.learn.training = False
-
-# %% ../nbs/05_learner.ipynb #82fc42f8
+# %% ../nbs/05_learner.ipynb #0d3f474d
 def _maybe_item(v): return v.item() if isinstance(v, torch.Tensor) else v
 
 def format_time(t):
@@ -569,7 +562,9 @@ class Recorder(Callback):
         ax.set_xlabel('training batches'); ax.set_ylabel('loss'); ax.legend()
         return ax
 
-# %% ../nbs/05_learner.ipynb #619d7eff
+if Recorder not in Learner.default_cbs: Learner.default_cbs.append(Recorder)
+
+# %% ../nbs/05_learner.ipynb #0eac84e8
 def noop(*args, **kwargs):
     "Do nothing."
     return None
@@ -627,7 +622,19 @@ class ProgressCallback(Callback):
         if not hasattr(self, '_widths'): self._widths = [max(len(r), 9) for r in row]
         print('  '.join(r.ljust(w) for r, w in zip(row, self._widths)).rstrip())
 
-# %% ../nbs/05_learner.ipynb #5419d103
+if ProgressCallback not in Learner.default_cbs: Learner.default_cbs.append(ProgressCallback)
+
+# %% ../nbs/05_learner.ipynb #77ee154a
+@patch
+@contextlib.contextmanager
+def removed_cbs(self:Learner, cbs):
+    "Context manager: take `cbs` (instances, or classes: every instance) out for the length of the block."
+    cbs = [c for c in self.cbs if any(c is o or (isinstance(o, type) and isinstance(c, o)) for o in _as_list(cbs))]
+    self.remove_cbs(cbs)
+    try: yield self
+    finally: self.add_cbs(cbs)
+
+
 @patch
 @contextlib.contextmanager
 def no_logging(self:Learner):
@@ -642,89 +649,15 @@ def no_bar(self:Learner):
     "Context manager: no progress bar (the table is still printed, as plain lists)."
     with self.removed_cbs(ProgressCallback): yield self
 
-# %% ../nbs/05_learner.ipynb #e8470af3
-def _shapes(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-
-def _devices(model, xb):
-    md = {str(p.device) for p in model.parameters()} | {str(b.device) for b in model.buffers()}
-    bd = {str(x.device) for x in xb if isinstance(x, torch.Tensor)}
-    return md, bd
-
-def _first_items(xb, yb, n=2):
-    "The first `n` items of the batch `(xb, yb)` when all its tensors share their first dimension (the batch size), else `None`."
-    ts = [*xb, *yb]
-    if not ts or not all(isinstance(t, torch.Tensor) and t.ndim for t in ts): return None
-    sizes = {t.shape[0] for t in ts}
-    if len(sizes) > 1 or sizes.pop() <= n: return None
-    return tuple(t[:n] for t in xb), tuple(t[:n] for t in yb)
-
-def _dl_generators(dl):
-    "The `torch.Generator`s that `dl` (or its sampler) draws from when an epoch starts."
-    gens = []
-    for o in (dl, getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)):
-        g = getattr(o, 'generator', None)
-        if isinstance(g, torch.Generator) and all(g is not h for h in gens): gens.append(g)
-    return gens
-
-def _peek_batch(dl):
-    "The first batch of `dl`, with every random number generator it draws from left as it was."
-    gens = _dl_generators(dl)
-    states = [g.get_state() for g in gens]
-    try:
-        with torch.random.fork_rng(devices=[]): return next(iter(dl))
-    finally:
-        for g, s in zip(gens, states): g.set_state(s)
-
+# %% ../nbs/05_learner.ipynb #72cb5fe0
 @patch
-def check_one_batch(self:Learner):
-    "Run model, loss and metrics on one training batch; raise a clear error for the mistakes that would not crash or would crash obscurely."
-    try: n = len(self.dls.train)
-    except TypeError: n = None
-    if n == 0: raise ValueError("The training DataLoader is empty (0 batches): check the data set's length, `batch_size` and `drop_last`.")
-    try: b = _peek_batch(self.dls.train)
-    except StopIteration: raise ValueError("The training DataLoader is empty: it yielded no batch.") from None
-    self._split(to_device(b, self.device))
-    xb, yb = self.xb, self.yb
-    small = _first_items(xb, yb)
-    if small is not None:
-        try: return self._check_batch(*small)
-        except Exception: pass  # check the whole batch: the error then names its real shapes
-    self._check_batch(xb, yb)
-
-@patch
-def _check_batch(self:Learner, xb, yb):
-    was_training = self.model.training
-    self.model.eval()
-    try:
-        with torch.no_grad():
-            try: pred = self.model(*xb)
-            except RuntimeError as e:
-                md, bd = _devices(self.model, xb)
-                if 'device' in str(e): raise RuntimeError(
-                    f"Model and data are on different devices: {e} (model parameters and buffers on {sorted(md)}, batch on {sorted(bd)}). "
-                    "`model.to(device)` moves only parameters and registered buffers: keep any other tensor the model uses "
-                    "in a buffer (`self.register_buffer(name, tensor)`), or pass `device=` to the Learner.") from e
-                raise
-            if not len(yb): return
-            y = yb[0]
-            if isinstance(pred, torch.Tensor) and isinstance(y, torch.Tensor):
-                if pred.ndim and y.ndim and pred.shape[0] != y.shape[0]:
-                    raise ValueError(f"The model's output has batch size {pred.shape[0]} but the targets have {y.shape[0]} (output shape {_shapes(pred)}, target shape {_shapes(y)}).")
-                if pred.is_floating_point() and y.is_floating_point() and pred.shape != y.shape and pred.numel() == y.numel():
-                    raise ValueError(f"Loss/target shape mismatch: the model's output has shape {_shapes(pred)} but the targets have shape {_shapes(y)}; the loss would broadcast them and train on the wrong thing. Reshape one of them (e.g. `pred.squeeze(-1)` or `y.unsqueeze(-1)`).")
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter('error', UserWarning)  # e.g. MSELoss's "target size different to input size"
-                    loss = self.loss_func(pred, *yb)
-            except (RuntimeError, ValueError, IndexError, UserWarning) as e:
-                raise ValueError(f"The loss function failed on the model's output of shape {_shapes(pred)} and targets of shape {tuple(_shapes(t) for t in yb)}: {e}") from e
-            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                raise ValueError(f"The loss function returned shape {_shapes(loss)}; it must return a scalar (use reduction='mean').")
-            for m in self.metrics:
-                if isinstance(m, AvgMetric): _scalar(m.func(pred, *yb), m.name)
-    finally:
-        self.model.train(was_training)
-        self.xb, self.yb = (None,), (None,)
+def validate(self:Learner, ds_idx=1, dl=None, cbs=None):
+    "Validation loss and metrics on `self.dls[ds_idx]` (or `dl`)."
+    with self.added_cbs(cbs), self.removed_cbs(ProgressCallback):
+        self.model.to(self.device)
+        try: self._do_epoch_validate(ds_idx, dl)
+        finally: self._end_cleanup()
+    return self.recorder.valid_values
 
 # %% ../nbs/05_learner.ipynb #4fa72da0
 def synth_dbunch(a=2, b=3, bs=16, n_train=10, n_valid=2, cuda=False):
@@ -750,196 +683,3 @@ def synth_learner(n_trn=10, n_val=2, cuda=False, lr=1e-3, data=None, model=None,
     kwargs.setdefault('opt_func', partial(SGD, momentum=0.9))
     kwargs.setdefault('loss_func', nn.MSELoss())
     return Learner(data, model, lr=lr, **kwargs)
-
-# %% ../nbs/05_learner.ipynb #72cb5fe0
-@patch
-def validate(self:Learner, ds_idx=1, dl=None, cbs=None):
-    "Validation loss and metrics on `self.dls[ds_idx]` (or `dl`)."
-    with self.added_cbs(cbs), self.removed_cbs(ProgressCallback):
-        self.model.to(self.device)
-        try: self._do_epoch_validate(ds_idx, dl)
-        finally: self._end_cleanup()
-    return self.recorder.valid_values
-
-# %% ../nbs/05_learner.ipynb #1bdade54
-def _default_act(loss_func):
-    if isinstance(loss_func, nn.CrossEntropyLoss): return partial(F.softmax, dim=-1)
-    if isinstance(loss_func, nn.BCEWithLogitsLoss): return torch.sigmoid
-    return getattr(loss_func, 'activation', None)
-
-def _cpu(t): return t.detach().cpu() if isinstance(t, torch.Tensor) else t
-
-class GatherPredsCallback(Callback):
-    "Collect inputs, predictions, targets and per-item losses during validation."
-    order = 100
-    def __init__(self, with_input=False, with_loss=False, item_loss_func=None):
-        self.with_input, self.with_loss, self.item_loss_func = with_input, with_loss, item_loss_func
-    def before_validate(self): self.inputs, self.preds, self.targets, self.losses = [], [], [], []
-    def after_batch(self):
-        if self.with_input: self.inputs.append(_cpu(self.xb[0]))
-        self.preds.append(_cpu(self.pred))
-        if len(self.yb):
-            self.targets.append(_cpu(self.yb[0]))
-            if self.with_loss: self.losses.append(_cpu(self.item_loss_func(self.pred, *self.yb)))
-
-def _item_loss_func(loss_func):
-    if not hasattr(loss_func, 'reduction'):
-        raise ValueError(f"with_loss=True needs a loss function with a `reduction` attribute (like nn.CrossEntropyLoss()), got {loss_func!r}")
-    lf = copy.copy(loss_func)
-    lf.reduction = 'none'
-    return lf
-
-@patch
-def get_preds(self:Learner, ds_idx=1, dl=None, with_input=False, with_loss=False, act=None):
-    "Predictions and targets on `self.dls[ds_idx]` (or `dl`); optionally the inputs first and the per-item losses last."
-    if dl is None: dl = self.dls[ds_idx]
-    act = _default_act(self.loss_func) if act is None else act
-    cb = GatherPredsCallback(with_input, with_loss, _item_loss_func(self.loss_func) if with_loss else None)
-    with self.no_logging(): self.validate(dl=dl, cbs=cb)
-    preds = torch.cat(cb.preds)
-    if act is not None: preds = act(preds)
-    res = ([torch.cat(cb.inputs)] if with_input else []) + [preds, torch.cat(cb.targets) if cb.targets else None]
-    if with_loss: res.append(torch.cat(cb.losses))
-    return tuple(res)
-
-# %% ../nbs/05_learner.ipynb #709eddf3
-@patch
-def predict(self:Learner, item):
-    "Prediction for one input `item` (no batch dimension): `(decoded, decoded_tensor, output)`."
-    dl = DataLoader(TensorDataset(torch.as_tensor(item)[None]), batch_size=1)
-    preds, _ = self.get_preds(dl=dl)
-    out = preds[0]
-    dec = out.argmax(-1) if isinstance(self.loss_func, nn.CrossEntropyLoss) else out
-    return (dec.item() if dec.numel() == 1 else dec), dec, out
-
-# %% ../nbs/05_learner.ipynb #2aa81b61
-class PrettyString(str):
-    "A `str` that shows itself without quotes."
-    def __repr__(self): return str(self)
-
-def _fmt_shape(t):
-    if isinstance(t, torch.Tensor): return ' x '.join(str(s) for s in t.shape)
-    if isinstance(t, (list, tuple)) and len(t): return _fmt_shape(t[0])
-    return ''
-
-@patch
-def summary(self:Learner):
-    "Per-layer output shapes and parameter counts for one batch, totals, optimizer, loss function and callbacks."
-    b = _peek_batch(self.dls.train)
-    self._split(to_device(b, self.device))
-    xb = self.xb
-    self.model.to(self.device)
-    rows, hooks, was_training = [], [], self.model.training
-    def hook(m, i, o):
-        ps = list(m.parameters(recurse=False))
-        rows.append((type(m).__name__, _fmt_shape(o), sum(p.numel() for p in ps), any(p.requires_grad for p in ps) if ps else None))
-    try:
-        for m in self.model.modules():
-            if not list(m.children()) or list(m.parameters(recurse=False)): hooks.append(m.register_forward_hook(hook))
-        self.model.eval()
-        with torch.no_grad(): self.model(*xb)
-    finally:
-        for h in hooks: h.remove()
-        self.model.train(was_training)
-        self._end_cleanup()
-    ps = list(self.model.parameters())
-    total, trainable = sum(p.numel() for p in ps), sum(p.numel() for p in ps if p.requires_grad)
-    line = '=' * 72
-    res = [f"{type(self.model).__name__} (Input shape: {_fmt_shape(xb[0])})", line,
-           f"{'Layer (type)':<24}{'Output Shape':<24}{'Param #':<12}{'Trainable':<10}", line]
-    for name, shape, n, tr in rows:
-        res.append(f"{name:<24}{shape:<24}{(f'{n:,}' if n else ''):<12}{('' if tr is None else str(tr)):<10}".rstrip())
-    res += [line, f"Total params: {total:,}", f"Total trainable params: {trainable:,}",
-            f"Total non-trainable params: {total - trainable:,}", "",
-            f"Optimizer used: {getattr(self.opt_func, '__name__', self.opt_func)}", f"Loss function: {self.loss_func}", "", "Callbacks:"]
-    res += [f"  - {type(cb).__name__}" for cb in sorted(self.cbs, key=lambda cb: cb.order)]
-    return PrettyString('\n'.join(res))
-
-# %% ../nbs/05_learner.ipynb #179d3c68
-@patch
-def _model_file(self:Learner, file):
-    file = Path(file)
-    return file if file.suffix == '.pth' else self.path / self.model_dir / f'{file}.pth'
-
-@patch
-def save(self:Learner, file, with_opt=True):
-    "Save model (and optimizer) state to `self.path/self.model_dir/file.pth`, atomically; return the path."
-    path = self._model_file(file)
-    state = {'model': self.model.state_dict()}
-    if with_opt and self.opt is not None: state['opt'] = self.opt.state_dict()
-    with atomic_write(path) as f: torch.save(state, f)
-    return path
-
-@patch
-def load(self:Learner, file, device=None, with_opt=True, strict=True):
-    "Load model (and optimizer) state saved by `save`, or a plain `state_dict`."
-    path = self._model_file(file)
-    if not path.exists(): raise FileNotFoundError(f"No saved model at {path}")
-    state = torch.load(path, map_location=device if device is not None else self.device, weights_only=True)
-    has_opt = set(state) == {'model', 'opt'}
-    self.model.load_state_dict(state['model'] if 'model' in state else state, strict=strict)
-    if with_opt and has_opt:
-        if self.opt is None: self.create_opt()
-        try: self.opt.load_state_dict(state['opt'])
-        except ValueError as e: warnings.warn(f"Could not load the optimizer state from {path}: {e}")
-    return self
-
-# %% ../nbs/05_learner.ipynb #b664fb2d
-class TrackerCallback(Callback):
-    "Track the best value of `monitor` in the epoch table; `self.new_best` after each epoch."
-    order = 60
-    def __init__(self, monitor='valid_loss', comp=None, min_delta=0., reset_on_fit=True):
-        if comp is None: comp = operator.lt if 'loss' in monitor or 'error' in monitor else operator.gt
-        self.monitor, self.comp, self.reset_on_fit, self.best = monitor, comp, reset_on_fit, None
-        self.min_delta = -abs(min_delta) if comp(0, 1) else abs(min_delta)  # lower is better: must drop by min_delta
-    def before_fit(self):
-        if self.reset_on_fit or self.best is None: self.best = float('inf') if self.comp(0, 1) else -float('inf')
-        names = self.recorder.metric_names[1:-1] if self.recorder.add_time else self.recorder.metric_names[1:]
-        if self.monitor not in names:
-            raise ValueError(f"{type(self).__name__} cannot monitor {self.monitor!r}: the epoch table has {names}")
-        self.idx = names.index(self.monitor)
-    def after_epoch(self):
-        val = self.recorder.values[-1][self.idx]
-        self.new_best = val is not None and self.comp(val - self.min_delta, self.best)
-        if self.new_best: self.best = val
-
-class SaveModelCallback(TrackerCallback):
-    "Save the model at each improvement of `monitor` (or every epoch) and load the best one at the end."
-    def __init__(self, monitor='valid_loss', comp=None, min_delta=0., fname='model', every_epoch=False,
-                 at_end=False, with_opt=False, reset_on_fit=True):
-        super().__init__(monitor, comp, min_delta, reset_on_fit)
-        self.fname, self.every_epoch, self.at_end, self.with_opt = fname, every_epoch, at_end, with_opt
-    def before_fit(self):
-        super().before_fit()
-        self.saved = False
-    def _save(self, name):
-        self.learn.save(name, with_opt=self.with_opt)
-        self.saved = True
-    def after_epoch(self):
-        if self.every_epoch:
-            if self.epoch % int(self.every_epoch) == 0: self._save(f'{self.fname}_{self.epoch}')
-            return
-        super().after_epoch()
-        if self.new_best:
-            if self.learn.logger is not noop: print(f'Better model found at epoch {self.epoch} with {self.monitor} value: {self.best}.')
-            self._save(self.fname)
-    def after_fit(self):
-        if self.at_end: self._save(self.fname)
-        elif not self.every_epoch and self.saved: self.learn.load(self.fname, with_opt=self.with_opt)
-
-class EarlyStoppingCallback(TrackerCallback):
-    "Stop training when `monitor` has not improved for `patience` epochs."
-    def __init__(self, monitor='valid_loss', comp=None, min_delta=0., patience=1, reset_on_fit=True):
-        super().__init__(monitor, comp, min_delta, reset_on_fit)
-        self.patience = patience
-    def before_fit(self):
-        self.wait = 0
-        super().before_fit()
-    def after_epoch(self):
-        super().after_epoch()
-        if self.new_best: self.wait = 0
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                if self.learn.logger is not noop: print(f'No improvement since epoch {self.epoch - self.wait}: early stopping')
-                raise CancelFitException()

@@ -18,6 +18,7 @@ from torch.utils.data.distributed import DistributedSampler
 from fastcore.basics import patch
 from .data import DataLoaders
 from .learner import Learner, Callback, CancelStepException, ProgressCallback, find_bs, noop
+import mini_fastai.learner_extras  # adds `Learner.save`, which runs on rank 0 only below
 
 # %% ../nbs/14_scale.ipynb #a7bdf760
 def _to_float(o):

@@ -14,7 +14,8 @@ SCRIPT = textwrap.dedent('''
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
     from mini_fastai.data import DataLoaders
-    from mini_fastai.learner import Learner, Callback, SaveModelCallback, accuracy
+    from mini_fastai.learner import Learner, Callback, accuracy
+    from mini_fastai.learner_extras import SaveModelCallback
     import mini_fastai.schedule  # fit_one_cycle, lr_find
     from mini_fastai.scale import DistributedSampler
 
