@@ -1,4 +1,4 @@
-"""Edge detectors by hand, then `F.conv2d` on a batch, the arithmetic of stride and padding, the `conv` block and `simple_cnn`, receptive fields, and colour channels.
+"""Edge detectors by hand, then `F.conv2d` on a batch, convolution as a matrix product, the arithmetic of stride and padding, the `conv` block and `simple_cnn` trained by a hand-written loop, receptive fields, and colour channels.
 
 Docs: https://mini-fastai.github.io/mini_fastai/convolutions.html.md"""
 
