@@ -237,7 +237,7 @@ def _setup_distrib(learn, cuda_id, sync_bn, timeout, stack):
 # %% ../nbs/14_scale.ipynb #3ddede80
 @patch
 @contextlib.contextmanager
-def distrib_ctx(self:Learner, cuda_id=None, sync_bn=True, timeout=None):
+def distrib_ctx(self:Learner, cuda_id=None, sync_bn=True, timeout=600):
     "Context manager: data-parallel training over the processes of a `torchrun` launch (gloo on CPU, NCCL on GPU); a no-op outside one."
     if not _launched_by_torchrun() and not dist.is_initialized():
         _say_not_distributed()

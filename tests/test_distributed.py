@@ -45,8 +45,10 @@ SCRIPT = textwrap.dedent('''
             if self.epoch == 1 and self.iter == 2 and int(os.environ['RANK']) == self.fail_rank:
                 raise ValueError(f"rank {self.fail_rank} fails on purpose")
         def after_train(self): self.epochs.append(self.dl.sampler.epoch)
+        def after_epoch(self):
+            if self.epoch == 0 and int(os.environ['RANK']) == 0: _torch_save(self.model.state_dict(), Path(self.path)/'epoch0.pt')
 
-    def main(out, fail_rank):
+    def main(out, fail_rank, mode='full'):
         out, rank = Path(out), int(os.environ['RANK'])
         torch.manual_seed(100 + rank)  # different initial weights: DDP must send rank 0's to the others
         x_trn, y_trn, x_val, y_val = data()
@@ -54,6 +56,9 @@ SCRIPT = textwrap.dedent('''
                           DataLoader(TensorDataset(x_val, y_val), batch_size=32), device='cpu')
         m, probe = model(), Probe(int(fail_rank))
         learn = Learner(dls, m, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, lr=1e-2, path=out, cbs=probe)
+        if mode == 'at_end':  # a rank fails in the middle of a fit that would save at its end
+            with learn.distrib_ctx(): learn.fit(3, cbs=SaveModelCallback(at_end=True))
+            return
         with learn.distrib_ctx(timeout=300):
             res = {'world': dist.get_world_size(), 'sharded': isinstance(learn.dls.train.sampler, DistributedSampler)}
             before = {k: v.clone() for k, v in learn.model.state_dict().items()}
@@ -77,14 +82,14 @@ def free_port():
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
 
-def launch(tmp_path, fail_rank=-1, timeout=150):
+def launch(tmp_path, fail_rank=-1, timeout=150, mode='full'):
     "Run the script under `torchrun --nproc_per_node=2`; kill the whole process group if it outlives `timeout`."
     script = tmp_path/'train.py'
     script.write_text(SCRIPT)
     root = str(Path(mini_fastai.__file__).parent.parent)
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg', 'PYTHONPATH': os.pathsep.join([root, os.environ.get('PYTHONPATH', '')])}
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_addr=127.0.0.1',
-           f'--master_port={free_port()}', str(script), str(tmp_path), str(fail_rank)]
+           f'--master_port={free_port()}', str(script), str(tmp_path), str(fail_rank), mode]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
     start = time.monotonic()
     try: out, _ = p.communicate(timeout=timeout)
@@ -165,3 +170,12 @@ def test_failing_rank_fails_the_launch(tmp_path):
     assert rc != 0
     assert 'rank 1 fails on purpose' in out
     assert not (tmp_path/'result_0.json').exists() and not (tmp_path/'result_1.json').exists()
+
+def test_failing_rank_writes_nothing_and_does_not_wait(tmp_path):
+    "A rank that fails during a fit with `SaveModelCallback(at_end=True)`: no checkpoint from the aborted run, and no clean-up collective keeps the launch waiting."
+    rc, out, secs = launch(tmp_path, fail_rank=1, timeout=150, mode='at_end')
+    assert rc != 0 and 'rank 1 fails on purpose' in out
+    saved = torch.load(tmp_path/'models'/'model.pth', weights_only=True)   # the best epoch, saved when it ended: epoch 0
+    epoch0 = torch.load(tmp_path/'epoch0.pt', weights_only=True)
+    for k in epoch0: assert torch.equal(saved[k], epoch0[k]), k            # not the weights of the aborted epoch
+    assert secs < 60, f"the launch took {secs:.0f} s to end after a rank failed"
