@@ -100,12 +100,13 @@ def atomic_write(path, mode='wb', suffix='.tmp'):
     "Open a hidden temporary file beside `path`; when the block ends without error move it onto `path` in one step, else delete it."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=suffix)
+    tmp = path.parent/f".{path.name}.{os.urandom(6).hex()}{suffix}"
+    # O_EXCL: a new file, ours alone; 0o666 less the umask: the permissions `open(path, 'w')` gives
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0), 0o666)
     try:
         with os.fdopen(fd, mode) as f: yield f
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a saved file reads like any other
         os.replace(tmp, path)
-    finally: Path(tmp).unlink(missing_ok=True)
+    finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/02_data.ipynb #384d081a
 def _save_png(img, fn):
@@ -201,14 +202,19 @@ def _load_image(fn, mode=None):
     "Open image file `fn` as a PIL image (converted to `mode` unless `None`), naming the file when it cannot be read."
     from PIL import Image
     try:
-        with Image.open(fn) as im: return im.convert(mode) if mode else im.copy()
-    except (OSError, SyntaxError, ValueError) as e:
+        with Image.open(fn) as im:
+            if im.mode.startswith('I;16'):  # 16-bit gray: 0–65535 scaled to 0–255 (`convert('L')` would clip at 255)
+                im = Image.fromarray((np.asarray(im) / 257).round().astype(np.uint8))
+            return im.convert(mode) if mode else im.copy()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise OSError(f"cannot read image file {fn}: {e}") from e
+
+def _visible(p): return not p.name.startswith('.')  # hidden: .ipynb_checkpoints, .DS_Store, macOS's ._name.png
 
 def _check_image_folder(folder):
     "Raise a clear error unless `folder` holds one sub-folder per class."
     if not folder.is_dir(): raise FileNotFoundError(f"no folder {folder}: expected {folder}/<class>/<image files>")
-    entries = [p for p in folder.iterdir() if not p.name.startswith('.')]
+    entries = [p for p in folder.iterdir() if _visible(p)]
     if not entries: raise ValueError(f"folder {folder} is empty: expected one sub-folder of images per class")
     if not any(p.is_dir() for p in entries):
         raise ValueError(f"folder {folder} has no class sub-folders ({len(entries)} files directly inside): "
@@ -227,14 +233,36 @@ class _Collate:
         return (xb if self.batch_tfms is None else self.batch_tfms(xb)), yb
 
 # %% ../nbs/02_data.ipynb #7728d138
+_IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')  # torchvision's
+
+def _image_files(folder):
+    "The image files in `folder` and its sub-folders, sorted; hidden files and folders are skipped, links to folders not entered."
+    files = []
+    for root, dirs, names in os.walk(folder):  # os.walk does not enter links to folders: a link loop cannot repeat files
+        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+        files += [Path(root)/n for n in sorted(names) if not n.startswith('.') and n.lower().endswith(_IMAGE_EXTS)]
+    return files
+
+class _ImageFolder(torch.utils.data.Dataset):
+    "The `(image, label)` items of `folder/<class>/<image files>`, like torchvision's `ImageFolder`, read by `loader`."
+    def __init__(self, folder, loader):
+        self.classes = sorted(p.name for p in folder.iterdir() if _visible(p) and p.is_dir())
+        self.samples = [(str(fn), i) for i, c in enumerate(self.classes) for fn in _image_files(folder/c)]
+        self.loader, self.transform = loader, None
+    def __len__(self): return len(self.samples)
+    def __getitem__(self, i):
+        fn, label = self.samples[i]
+        return self.transform(self.loader(fn)), label
+
 def _image_folder(folder, tfms, mode=None):
-    "An `ImageFolder` over `folder` whose images are opened in `mode` (decided from the first image when `None`)."
-    tv, v2 = import_torchvision(), _v2()
+    "An `_ImageFolder` over `folder` whose images are opened in `mode` (decided from the first image when `None`)."
+    v2 = _v2()
     _check_image_folder(folder)
-    try: ds = tv.datasets.ImageFolder(folder, loader=functools.partial(_load_image, mode=mode or 'RGB'))
-    except FileNotFoundError as e: raise FileNotFoundError(f"{folder}: {e}") from e
+    ds = _ImageFolder(folder, loader=functools.partial(_load_image, mode=mode or 'RGB'))
+    if empty := sorted(set(ds.classes) - {ds.classes[i] for _, i in ds.samples}):
+        raise FileNotFoundError(f"{folder}: no image files ({', '.join(_IMAGE_EXTS)}) in the class folder(s) {empty}")
     if mode is None:
-        mode = 'L' if _load_image(ds.samples[0][0]).mode in ('1', 'L', 'I', 'I;16', 'F') else 'RGB'
+        mode = 'L' if _load_image(ds.samples[0][0]).mode in ('1', 'L', 'I', 'F') else 'RGB'
         ds.loader = functools.partial(_load_image, mode=mode)
     ds.transform = v2.Compose([*(tfms if isinstance(tfms, (list, tuple)) else [tfms] if tfms else []),
                                v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
@@ -247,7 +275,7 @@ class ImageDataLoaders(DataLoaders):
     @classmethod
     def from_folder(cls, path, train='train', valid='valid', item_tfms=None, batch_tfms=None, bs=64,
                     num_workers=0, device=None):
-        "Read `path/train/<class>/*` and `path/valid/<class>/*` with torchvision's `ImageFolder`."
+        "Read the images in `path/train/<class>/` and `path/valid/<class>/` (hidden files and folders skipped)."
         path = Path(path)
         if not path.is_dir(): raise FileNotFoundError(f"folder {path} does not exist")
         tfms = item_tfms if isinstance(item_tfms, dict) else {'train': item_tfms, 'valid': item_tfms}

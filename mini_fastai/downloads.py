@@ -1,4 +1,4 @@
-"""Under the hood: the download path for full-size data sets — a cache folder, a progress bar, a checksum, an atomic move and an extraction that cannot write outside the cache — tested offline against a server on this machine.
+"""Under the hood: the download path for full-size data sets — a cache folder, a progress bar, a deadline, a checksum, an atomic move and an extraction that can neither write outside the cache nor fill the disk — tested offline against a server on this machine.
 
 Docs: https://mini-fastai.github.io/mini_fastai/downloads.html.md"""
 
@@ -8,9 +8,11 @@ Docs: https://mini-fastai.github.io/mini_fastai/downloads.html.md"""
 __all__ = ['URLs', 'data_home', 'file_sha256', 'download_url', 'safe_extract', 'untar_data']
 
 # %% ../nbs/13_downloads.ipynb #33494667
-import functools, hashlib, http.client, os, shutil, tarfile, tempfile, urllib.error, urllib.parse, urllib.request, zlib
+import contextlib, functools, errno, glob, hashlib, http.client, os, shutil, socket, tarfile, threading, urllib.error, urllib.parse, urllib.request, zlib
 from pathlib import Path
 from .data import atomic_write
+try: import fcntl
+except ImportError: fcntl = None  # Windows: no file locks (see `_cache_lock`)
 
 # %% ../nbs/13_downloads.ipynb #21fd19d7
 class URLs:
@@ -49,76 +51,167 @@ def file_sha256(fn, chunk_size=1 << 20):
         for chunk in iter(lambda: f.read(chunk_size), b''): h.update(chunk)
     return h.hexdigest()
 
+# %% ../nbs/13_downloads.ipynb #cc2d7c07
+def _check_sha256(sha256):
+    "`sha256` as 64 lower-case hex digits (surrounding spaces and upper case are fine, as copied from a web page), or `None`."
+    if sha256 is None: return None
+    s = str(sha256).strip().lower()
+    if len(s) != 64 or s.strip('0123456789abcdef'):
+        raise ValueError(f"a SHA-256 checksum is 64 hexadecimal digits, got {sha256!r}")
+    return s
+
+# %% ../nbs/13_downloads.ipynb #dc0e83b6
+class _Deadline:
+    "A timer that shuts every socket handed to `watch` once `timeout` seconds have passed (never when `timeout` is `None`)."
+    def __init__(self, timeout):
+        self.socks, self.expired = [], False
+        self.timer = None if timeout is None else threading.Timer(timeout, self.expire)
+        if self.timer is not None: self.timer.daemon = True; self.timer.start()
+    def watch(self, sock):
+        self.socks.append(sock)
+        if self.expired: self.expire()
+        return sock
+    def expire(self):
+        self.expired = True
+        for s in self.socks:
+            with contextlib.suppress(OSError): s.shutdown(socket.SHUT_RDWR)  # a blocked read returns at once
+    def cancel(self):
+        if self.timer is not None: self.timer.cancel()
+
+def _opener(deadline):
+    "A `urllib` opener whose HTTP and HTTPS connections hand their socket to `deadline` as soon as they are made."
+    class HTTPConnection(http.client.HTTPConnection):
+        def connect(self): super().connect(); deadline.watch(self.sock)
+    class HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self): super().connect(); deadline.watch(self.sock)
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req): return self.do_open(HTTPConnection, req)
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req): return self.do_open(HTTPSConnection, req, context=self._context)
+    return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+
 # %% ../nbs/13_downloads.ipynb #7be23b4f
 def _offline_hint(url, dest):
     return (f"If this machine is offline, download {url} on another machine and copy the file to {dest}; "
             f"untar_data will use it from there.")
 
+def _is_html(chunk): return chunk.lstrip()[:15].lower().startswith((b'<!doctype html', b'<html'))
+
+def _web_page(url, why):
+    return ValueError(f"{url} sent a web page ({why}), not a file: the address probably leads to a sign-in, error or "
+                      f"download page rather than to the file itself; nothing was saved")
+
 def _fetch(url, f, show_progress, timeout, chunk_size, on_chunk=None):
-    "Copy `url` into the open file `f` (passing each chunk to `on_chunk` too) with a progress bar; raise when fewer bytes arrive than announced."
+    "Copy `url` into the open file `f` (passing each chunk to `on_chunk` too) with a progress bar, within `timeout` seconds; refuse a web page, and a file shorter than announced."
     from fastprogress.fastprogress import progress_bar
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
-        total = int(resp.headers.get('Content-Length') or 0) or None
-        pbar = progress_bar(range(total), leave=False) if show_progress and total else None
-        if pbar is not None: pbar.update(0)  # starts the clock
-        n = 0
-        try:
-            while chunk := resp.read(chunk_size):
-                f.write(chunk)
-                if on_chunk is not None: on_chunk(chunk)
-                n += len(chunk)
-                if pbar is not None: pbar.update(n)
-        except (http.client.IncompleteRead, ConnectionError) as e: raise ConnectionError(f"got {n:,} bytes, then: {e!r}") from e
-        if total is not None and n != total: raise ConnectionError(f"got {n:,} of the {total:,} bytes announced")
-        if pbar is not None and n < total: pbar.update(total)
+    deadline, n = _Deadline(timeout), 0
+    try:
+        with _opener(deadline).open(url, timeout=min(timeout or 30, 30)) as resp:
+            ctype = resp.headers.get('Content-Type') or ''
+            if ctype.split(';')[0].strip().lower() == 'text/html': raise _web_page(url, f"Content-Type {ctype}")
+            total = int(resp.headers.get('Content-Length') or 0) or None
+            pbar = progress_bar(range(total), leave=False) if show_progress and total else None
+            if pbar is not None: pbar.update(0)  # starts the clock
+            try:
+                while chunk := resp.read1(chunk_size):  # read1: whatever has arrived, so the loop sees the deadline
+                    if n == 0 and _is_html(chunk): raise _web_page(url, "it starts like one")
+                    f.write(chunk)
+                    if on_chunk is not None: on_chunk(chunk)
+                    n += len(chunk)
+                    if pbar is not None: pbar.update(n)
+            except (http.client.IncompleteRead, ConnectionError) as e: raise ConnectionError(f"got {n:,} bytes, then: {e!r}") from e
+            if deadline.expired: raise ConnectionError("cut off")
+            if total is not None and n != total: raise ConnectionError(f"got {n:,} of the {total:,} bytes announced")
+            if pbar is not None and n < total: pbar.update(total)
+    except Exception as e:  # e.g. a half-read status line: the deadline is the cause
+        if deadline.expired: raise TimeoutError(f"it took longer than timeout={timeout} s ({n:,} bytes had arrived)") from e
+        raise
+    finally: deadline.cancel()
 
 # %% ../nbs/13_downloads.ipynb #d3211867
-def download_url(url, dest, sha256=None, show_progress=True, timeout=30, chunk_size=1 << 20):
-    "Download `url` to file `dest` through `atomic_write`: its length and SHA-256 (computed as it streams) are checked before it takes its place."
-    dest, h = Path(dest), hashlib.sha256()
+def download_url(url, dest, sha256=None, show_progress=True, timeout=3600, chunk_size=1 << 20):
+    "Download `url` to file `dest` through `atomic_write` within `timeout` seconds (`None`: no limit); its length and SHA-256 (computed as it streams) are checked before it takes its place."
+    dest, h, sha256 = Path(dest), hashlib.sha256(), _check_sha256(sha256)
+    if timeout is not None and not timeout > 0: raise ValueError(f"timeout must be a number of seconds > 0, or None, got {timeout!r}")
     with atomic_write(dest, suffix='.part') as f:
         try: _fetch(url, f, show_progress, timeout, chunk_size, on_chunk=h.update)
+        except TimeoutError as e:
+            raise TimeoutError(f"could not download {url}: {e}; pass a larger timeout= (in seconds) if the server "
+                               f"is only slow. {_offline_hint(url, dest)}") from e
         except urllib.error.URLError as e:
             raise ConnectionError(f"could not download {url}: {e.reason}. {_offline_hint(url, dest)}") from e
         except ConnectionError as e:
             raise ConnectionError(f"truncated download of {url}: {e}. Try again. {_offline_hint(url, dest)}") from e
-        except OSError as e:  # e.g. a timeout half-way
+        except OSError as e:
             raise ConnectionError(f"could not download {url}: {e!r}. {_offline_hint(url, dest)}") from e
-        if sha256 is not None and (got := h.hexdigest()) != sha256.lower():
+        if sha256 is not None and (got := h.hexdigest()) != sha256:
             raise ValueError(f"checksum mismatch for {url}: expected SHA-256 {sha256}, got {got}; the file was discarded")
     return dest
 
 # %% ../nbs/13_downloads.ipynb #d30934bd
-def _inside(path, root):
-    "Is `path` (made absolute against `root`, then normalized) inside `root`?"
-    full = os.path.normpath(os.path.join(root, path))
-    return full == str(root) or full.startswith(str(root) + os.sep)
-
-def _unsafe_member(m, root):
-    "Why extracting tar member `m` into folder `root` is unsafe, or `None`."
-    if os.path.isabs(m.name) or m.name.startswith(('/', '\\')): return "is an absolute path"
-    if '..' in Path(m.name).parts: return "has a '..' component"
-    if not _inside(m.name, root): return "lands outside the target folder"
-    if m.issym():
-        if os.path.isabs(m.linkname): return f"is a link to the absolute path {m.linkname!r}"
-        if not _inside(os.path.join(os.path.dirname(m.name), m.linkname), root):
-            return f"is a link to {m.linkname!r}, outside the target folder"
-    if m.islnk() and (os.path.isabs(m.linkname) or not _inside(m.linkname, root)):
-        return f"is a hard link to {m.linkname!r}, outside the target folder"
+def _member_path(m):
+    "The path of tar member `m` as a tuple of names, or why it cannot be extracted safely (a string)."
+    if m.name.startswith(('/', '\\')) or os.path.isabs(m.name): return "is an absolute path"
+    parts = tuple(p for p in m.name.split('/') if p not in ('', '.'))
+    if '..' in parts: return "has a '..' component"
+    if m.issym(): return f"is a symbolic link (to {m.linkname!r})"
+    if m.islnk(): return f"is a hard link (to {m.linkname!r})"
     if m.isdev(): return "is a device file or a pipe"
-    return None
+    if not (m.isfile() or m.isdir()): return f"has the unsupported type {m.type!r}"
+    if not parts and m.isfile(): return "has an empty name"
+    return parts
+
+# %% ../nbs/13_downloads.ipynb #c9b2948b
+def _limits(archive, max_bytes=None, max_members=None):
+    "The most bytes and members `archive` may expand to: the values given, else scaled to the archive's size."
+    size = os.path.getsize(archive)
+    return (max(100 * size, 100 << 20) if max_bytes is None else max_bytes,
+            max(size // 16, 10_000) if max_members is None else max_members)
+
+# %% ../nbs/13_downloads.ipynb #2bab8886
+def _refuse(archive, m, why): raise ValueError(f"unsafe archive {archive}: member {m.name!r} {why}; nothing was extracted")
+
+def _plan(tf, archive, max_bytes, max_members):
+    "Read every header of the open tar file `tf` and return its `(member, path)` pairs and total size, refusing the archive for an unsafe member, a clash of paths or a limit passed."
+    members, kinds, n_bytes = [], {}, 0  # kinds: path -> 'dir' or 'file'
+    while (m := tf.next()) is not None:
+        if len(members) == max_members:
+            _refuse(archive, m, f"is one more than max_members={max_members:,}: an archive bomb? Pass a larger max_members= if you trust it")
+        if isinstance(parts := _member_path(m), str): _refuse(archive, m, parts)
+        for i in range(1, len(parts)):  # the folders on its way must not be files
+            if kinds.setdefault(parts[:i], 'dir') != 'dir': _refuse(archive, m, f"lies inside {'/'.join(parts[:i])!r}, a file")
+        if m.isdir() and kinds.setdefault(parts, 'dir') != 'dir': _refuse(archive, m, "is a folder and a file")
+        if m.isfile():
+            if parts in kinds: _refuse(archive, m, "appears twice, or as a file and a folder")
+            kinds[parts], n_bytes = 'file', n_bytes + m.size
+            if n_bytes > max_bytes:
+                _refuse(archive, m, f"takes the total past max_bytes={max_bytes:,}: an archive bomb? Pass a larger max_bytes= if you trust it")
+        members.append((m, parts))
+    return members, n_bytes
 
 # %% ../nbs/13_downloads.ipynb #ca06fc6b
-def safe_extract(archive, dest):
-    "Extract tar `archive` into folder `dest`, refusing it (before writing anything) if any member could escape `dest`."
-    dest = Path(dest).resolve()
+def safe_extract(archive, dest, max_bytes=None, max_members=None):
+    "Extract the folders and regular files of tar `archive` into folder `dest`, refusing it (before writing anything) for a link, an unsafe path, or more than `max_bytes` / `max_members`."
+    dest = Path(dest)
+    max_bytes, max_members = _limits(archive, max_bytes, max_members)
     try:
         with tarfile.open(archive) as tf:
-            members = tf.getmembers()
-            for m in members:
-                if (why := _unsafe_member(m, dest)) is not None:
-                    raise ValueError(f"unsafe archive {archive}: member {m.name!r} {why}; nothing was extracted")
-            tf.extractall(dest, members=members, **({'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}))
+            members, n_bytes = _plan(tf, archive, max_bytes, max_members)
+            dest.mkdir(parents=True, exist_ok=True)
+            if n_bytes > (free := shutil.disk_usage(dest).free):
+                raise OSError(errno.ENOSPC, f"{archive} expands to {n_bytes:,} bytes, but the disk holding {dest} has {free:,} free")
+            written = 0
+            for m, parts in members:
+                path = dest.joinpath(*parts)
+                if m.isdir(): path.mkdir(parents=True, exist_ok=True); continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # O_EXCL: a new file, never one that exists — so never a file reached through a link
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0), 0o666)
+                with os.fdopen(fd, 'wb') as out, tf.extractfile(m) as src:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > max_bytes: raise ValueError(f"{archive} wrote more than max_bytes={max_bytes:,} bytes")
+                        out.write(chunk)
     except (tarfile.TarError, EOFError, zlib.error) as e:
         raise ValueError(f"{archive} is not a complete, readable tar archive ({e}); delete it and try again") from e
     return dest
@@ -134,15 +227,33 @@ def _archive_names(url):
         raise ValueError(f"untar_data needs the URL of a tar archive ({', '.join(_TAR_EXTS)}), got {url!r}")
     return name, name[:-len(ext)]
 
+# %% ../nbs/13_downloads.ipynb #b00d8cde
+@contextlib.contextmanager
+def _cache_lock(archive):
+    "Hold the lock file beside `archive` while the block runs, once any other process holding it lets go; yields whether it is locked."
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with open(archive.parent/f'.{archive.name}.lock', 'a') as f:
+        locked = False
+        if fcntl is not None:  # the lock ends when the file is closed, or the process dies
+            with contextlib.suppress(OSError): fcntl.flock(f, fcntl.LOCK_EX); locked = True  # (some network drives have no locks)
+        yield locked
+
+def _leftovers(folder, name, suffixes):
+    "The temporary files and folders `.{name}.<random letters>{suffix}` in `folder`, as `atomic_write` and `_extract_into_place` name them."
+    for p in folder.glob(f'.{glob.escape(name)}.*'):
+        token, _, suffix = p.name[len(name) + 2:].partition('.')
+        if f'.{suffix}' in suffixes and token.isalnum(): yield p
+
 # %% ../nbs/13_downloads.ipynb #d8f058e3
-def _extract_into_place(archive, dest):
-    "Extract `archive` into a temporary folder, then rename the result to `dest` (replacing an old `dest`)."
+def _extract_into_place(archive, dest, max_bytes=None, max_members=None):
+    "Extract `archive` into a new hidden folder, then rename the result to `dest` (replacing an old `dest`)."
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.partial'))
+    tmp = dest.parent/f".{dest.name}.{os.urandom(6).hex()}.partial"
+    tmp.mkdir()  # (not `mkdtemp`, which makes it private: the data folder gets the permissions of any new folder)
     try:
-        safe_extract(archive, tmp)
+        safe_extract(archive, tmp, max_bytes, max_members)
         entries = list(tmp.iterdir())
-        src = entries[0] if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink() else tmp
+        src = entries[0] if len(entries) == 1 and entries[0].is_dir() else tmp
         if dest.exists(): dest.rename(tmp.with_suffix('.old'))  # force_download: swap the old copy out
         try: src.rename(dest)
         except OSError:
@@ -153,18 +264,24 @@ def _extract_into_place(archive, dest):
     return dest
 
 # %% ../nbs/13_downloads.ipynb #f00d3f14
-def untar_data(url, force_download=False, base=None, sha256=None, show_progress=True):
+def untar_data(url, force_download=False, base=None, sha256=None, show_progress=True, timeout=3600,
+               max_bytes=None, max_members=None):
     "Download the archive at `url` into the cache (once), extract it safely (once) and return the data folder."
     name, folder = _archive_names(url)
     home = data_home(base)
     archive, dest = home/'archive'/name, home/'data'/folder
     if dest.is_dir() and not force_download: return dest
-    sha256 = sha256 or URLs.checks.get(url)
-    downloaded = force_download or not archive.exists()
-    if downloaded: download_url(url, archive, sha256=sha256, show_progress=show_progress)
-    elif sha256 is not None and file_sha256(archive) != sha256.lower():
-        raise ValueError(f"checksum mismatch for {archive} (expected SHA-256 {sha256}): delete the file and try again")
-    try: return _extract_into_place(archive, dest)
-    except ValueError:  # corrupt or unsafe: drop what we downloaded, keep a file the user put there
-        if downloaded: archive.unlink(missing_ok=True)
-        raise
+    sha256 = _check_sha256(sha256 or URLs.checks.get(url))
+    with _cache_lock(archive) as locked:
+        if dest.is_dir() and not force_download: return dest  # another process made it while we waited
+        if locked:  # no other process is at work on this archive: what its runs left is stale
+            for p in _leftovers(archive.parent, name, ('.part',)): p.unlink()
+            for p in _leftovers(dest.parent, folder, ('.partial', '.old')): shutil.rmtree(p)
+        downloaded = force_download or not archive.exists()
+        if downloaded: download_url(url, archive, sha256=sha256, show_progress=show_progress, timeout=timeout)
+        elif sha256 is not None and file_sha256(archive) != sha256:
+            raise ValueError(f"checksum mismatch for {archive} (expected SHA-256 {sha256}): delete the file and try again")
+        try: return _extract_into_place(archive, dest, max_bytes, max_members)
+        except ValueError:  # corrupt, unsafe or too big: drop what we downloaded, keep a file the user put there
+            if downloaded: archive.unlink(missing_ok=True)
+            raise
