@@ -302,23 +302,27 @@ def slide(lrs, losses, num_it, lr_diff=15, thresh=.005, adjust_value=1.):
 # %% ../nbs/06_schedule.ipynb #242469ab
 def _loss_array(losses): return torch.stack(losses).float().cpu().numpy() if len(losses) else np.zeros(0)
 
+_suggestion_labels = {'minimum': 'minimum/10'}  # what the point is: a tenth of the lr at the lowest loss
+
 @patch
 def plot_lr_find(self:Recorder, skip_end=5, suggestions=None, ax=None):
-    "Plot the LR finder's smoothed loss against the learning rate (log axis); mark `suggestions` (name -> lr)."
+    "Plot the LR finder's smoothed loss against the learning rate (log axis); mark its lowest point and `suggestions` (name -> lr)."
     import matplotlib.pyplot as plt
     lrs, losses = np.array(self.lrs, dtype=float), _loss_array(self.losses)
     if skip_end: lrs, losses = lrs[:-skip_end], losses[:-skip_end]
     if ax is None: _, ax = plt.subplots(figsize=(6, 4))
     ax.plot(lrs, losses)
     ax.set_xscale('log'); ax.set_xlabel('learning rate (log scale)'); ax.set_ylabel('loss (smoothed)')
-    if suggestions:
-        items = suggestions._asdict().items() if hasattr(suggestions, '_asdict') else dict(suggestions).items()
-        ok = np.isfinite(losses)
-        colors = plt.rcParams['axes.prop_cycle'].by_key()['color'][1:]
-        for (name, lr), color in zip(items, colors):
-            if not np.isfinite(lr) or not ok.any(): continue
-            ax.plot(lr, np.interp(np.log(lr), np.log(lrs[ok]), losses[ok]), 'o', color=color, label=f'{name}: {lr:.2e}')
-        ax.legend(loc='best')
+    ok = np.isfinite(losses)
+    if not ok.any(): return ax
+    low = np.flatnonzero(ok)[np.argmin(losses[ok])]
+    ax.plot(lrs[low], losses[low], 'kx', ms=8, label=f'lowest loss: {lrs[low]:.2e}')
+    items = suggestions._asdict().items() if hasattr(suggestions, '_asdict') else dict(suggestions or {}).items()
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color'][1:]
+    for (name, lr), color in zip(items, colors):
+        if not np.isfinite(lr): continue
+        ax.plot(lr, np.interp(np.log(lr), np.log(lrs[ok]), losses[ok]), 'o', color=color, label=f'{_suggestion_labels.get(name, name)}: {lr:.2e}')
+    ax.legend(loc='best')
     return ax
 
 # %% ../nbs/06_schedule.ipynb #10ca506a
