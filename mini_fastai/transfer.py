@@ -11,19 +11,25 @@ __all__ = ['params', 'default_split']
 import warnings
 from torch import nn
 from fastcore.basics import patch
-from .learner import Learner, _norm_types
+from .learner import Learner, trainable_params, _norm_types
 
 # %% ../nbs/09_transfer.ipynb #c0c152aa
 def params(m):
     "The parameters of module `m`, as a list."
     return list(m.parameters())
 
+_head_names = ('fc', 'classifier', 'head', 'heads')  # where torchvision's models keep their last layers
+
 def default_split(m):
-    "Two layer groups of a body/head model `m` (an `nn.Sequential`): `m[0]`, and everything after it."
-    if not isinstance(m, nn.Sequential) or len(m) < 2:
-        raise TypeError(f"default_split needs an nn.Sequential(body, head, ...) of at least two modules, got {type(m).__name__}; "
-                        "write a splitter for this model that returns a list of parameter lists")
-    return [params(m[0]), params(m[1:])]
+    "Two layer groups, body and head: `m[0]` and the rest of an `nn.Sequential`, or everything but the `fc`/`classifier`/`head` of a torchvision-style model, and that."
+    if isinstance(m, nn.Sequential) and len(m) >= 2: return [params(m[0]), params(m[1:])]
+    head = next((getattr(m, n) for n in _head_names if isinstance(getattr(m, n, None), nn.Module)), None)
+    if isinstance(m, nn.Sequential) or head is None or not params(head):
+        raise TypeError(f"default_split needs an nn.Sequential(body, head, ...) of at least two modules, or a model with an `fc`, "
+                        f"`classifier` or `head` layer; got {type(m).__name__}. Pass a splitter that returns [body parameters, "
+                        "head parameters], e.g. `splitter=lambda m: [params(m.body), params(m.head)]`")
+    in_head = {id(p) for p in head.parameters()}
+    return [[p for p in m.parameters() if id(p) not in in_head], params(head)]
 
 # %% ../nbs/09_transfer.ipynb #43c456fa
 def _norm_param_ids(m):
@@ -50,11 +56,15 @@ def freeze_to(self:Learner, n):
 
 @patch
 def freeze(self:Learner):
-    "Freeze every layer group but the last (the head)."
+    "Freeze every layer group but the last (the head); a model in one group is first split by `default_split`, where it can be."
     if self.opt is None: self.create_opt()
+    if len(self.opt) == 1 and self.splitter is trainable_params:
+        try: default_split(self.model)
+        except TypeError: pass
+        else: self.splitter = default_split; self.create_opt()
     if len(self.opt) == 1:
-        warnings.warn("The optimizer has a single layer group, so freeze() leaves every parameter trainable: "
-                      "pass a `splitter` (e.g. `default_split`) to the Learner to separate body and head.")
+        warnings.warn("The optimizer has a single layer group, so freeze() leaves every parameter trainable. Pass `splitter=` to the "
+                      "Learner: a function returning [body parameters, head parameters], e.g. `splitter=lambda m: [params(m.body), params(m.head)]`.")
     return self.freeze_to(-1)
 
 @patch
@@ -70,8 +80,12 @@ from . import schedule as _schedule  # adds `Learner.fit_one_cycle`
 def fine_tune(self:Learner, epochs, base_lr=2e-3, freeze_epochs=1, lr_mult=100, pct_start=0.3, div=5.0, **kwargs):
     "Train the head for `freeze_epochs` with the body frozen, then everything for `epochs` with discriminative rates."
     if freeze_epochs > 0:
+        trainable = [(p, p.requires_grad) for p in self.model.parameters()]
         self.freeze()
-        self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)
+        try: self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)
+        except BaseException:  # interrupted (an error, Ctrl-C): leave the model as trainable as it was, not half frozen
+            for p, t in trainable: p.requires_grad_(t)
+            raise
     base_lr /= 2
     self.unfreeze()
     self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start, div=div, **kwargs)
