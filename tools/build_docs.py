@@ -262,9 +262,10 @@ class Cell2Api:
             out.append(('entry', entries[0]))
             for e in entries[1:]: e.source = ''; out.append(('entry', e))
         for kind, e in out:
-            if kind == 'entry':
-                if e.fullname in self.entries: sys.exit(f"{e.fullname} is documented twice")
-                self.entries[e.fullname] = e
+            if kind != 'entry': continue
+            # a name defined again later (a second version of a function): its first entry keeps the anchor
+            if e.fullname in self.entries: e.options = [o for o in e.options if 'entry' not in o] + ['no-index']
+            else: self.entries[e.fullname] = e
         return out
 
     def show_doc(self, expr, module):
