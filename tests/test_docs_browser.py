@@ -225,7 +225,7 @@ def test_exported_code_is_on_its_page(crawl, nb):
 
 
 def test_pages_show_no_noise(crawl):
-    noisy = {p: re.findall(r'<(?:Axes|matplotlib)[^>]*>', r['text'])[:3] for p, r in crawl['pages'].items()}
+    noisy = {p: re.findall(r'<(?:Axes|matplotlib|Figure size|IPython\.core)[^>]*>', r['text'])[:3] for p, r in crawl['pages'].items()}
     assert not any(noisy.values()), noisy
     assert not {p: r['empty_outputs'] for p, r in crawl['pages'].items() if r['empty_outputs']}
     wide = {p: r['wide_code'][:3] for p, r in crawl['pages'].items() if r['wide_code']}

@@ -327,7 +327,8 @@ def _front_matter(nb):
     return {}
 
 
-_noise = re.compile(r'^\[?<(?:Axes|matplotlib\.|Figure size|mpl_toolkits)[^\n]*>\]?$|^Text\(.*\)$', re.S)
+# reprs that stand for something drawn or displayed elsewhere (a plot, an HTML display), or for nothing
+_noise = re.compile(r'^\[?<(?:Axes|matplotlib\.|Figure size|mpl_toolkits|IPython\.core\.display\.)[^\n]*>\]?$|^Text\(.*\)$', re.S)
 
 
 def _text(v): return ''.join(v) if isinstance(v, list) else (v or '')
