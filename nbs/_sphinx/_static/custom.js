@@ -14,3 +14,16 @@ document.addEventListener('DOMContentLoaded', () => {
     }
   }
 });
+
+// Long API names in the page contents (`ActivationStats.before_fit()`) may break after a dot.
+document.addEventListener('DOMContentLoaded', () => {
+  for (const pre of document.querySelectorAll('#pst-page-toc-nav code span.pre')) {
+    const parts = pre.textContent.split('.');
+    if (parts.length < 2) continue;
+    pre.textContent = '';
+    parts.forEach((part, i) => {
+      pre.append(i < parts.length - 1 ? part + '.' : part);
+      if (i < parts.length - 1) pre.append(document.createElement('wbr'));
+    });
+  }
+});
