@@ -488,7 +488,8 @@ def api_index(pages, api):
             md.append(f"- {{py:obj}}`{n} <{full}>`" + (f": {doc}" if doc else ''))
         md.append('')
     if reexported:
-        md.append(f"## Re-exported by `{LIB}.all`\n\nThe packages and names a chapter's code uses every time.\n")
+        md.append(f"## Re-exported by `{LIB}.all`\n\nPackages every chapter imports, re-exported so that "
+                  f"`from {LIB}.all import *` brings them too.\n")
         md += [_plain_entry(e) for e in _reexport_entries([n for n, _ in reexported], f'{LIB}.all', api.live(f'{LIB}.all'))]
     return '\n'.join(md) + '\n'
 
