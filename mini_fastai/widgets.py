@@ -10,7 +10,7 @@ __all__ = ['Explorer', 'fit_schedules', 'ScheduleExplorer', 'schedule_explorer',
            'activation_explorer']
 
 # %% ../nbs/15_widgets.ipynb #633cab0f
-import base64, contextlib, html, inspect, io
+import base64, contextlib, html, inspect, io, textwrap
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,7 @@ from .schedule import minimum, steep, valley, slide, _suggest, _loss_array
 class Explorer:
     "Controls in `sliders` whose every change recomputes `data` (`compute`) and redraws its figure (`plot`)."
     figsize = (9, 3)
+    static_dpi, static_font_size = 110, 12  # the picture shown where no kernel runs (live: 72 dpi, 10 pt)
     def __init__(self, sliders, controls=None):
         import ipywidgets as W
         self.sliders, self.data, self._held, self.shown = sliders, {}, False, False
@@ -60,19 +61,24 @@ class Explorer:
 
 # %% ../nbs/15_widgets.ipynb #f63ec666
 @patch
-def figure(self:Explorer, title=True):
-    "A new matplotlib `Figure` of the current state, titled with the caption."
+def figure(self:Explorer, title=True, font_size=10):
+    "A new matplotlib `Figure` of the current state, its text `font_size` points high, titled with the caption."
+    from matplotlib import rc_context
     from matplotlib.figure import Figure
-    fig = Figure(figsize=self.figsize, layout='constrained')
-    self.plot(fig)
-    if title and self.caption(): fig.suptitle(self.caption(), fontsize=9, family='monospace')
+    with rc_context({'font.size': font_size}):
+        fig = Figure(figsize=self.figsize, layout='constrained')
+        self.plot(fig)
+        if title and self.caption():
+            width = int(self.figsize[0] * 72 / (0.6 * font_size))  # monospace characters across the figure
+            lines = [textwrap.fill(l, width, subsequent_indent='    ') for l in self.caption().splitlines()]
+            fig.suptitle('\n'.join(lines), fontsize=font_size, family='monospace')
     return fig
 
 @patch
-def png(self:Explorer, title=True, dpi=72):
+def png(self:Explorer, title=True, dpi=72, font_size=10):
     "The figure of the current state as PNG bytes."
     buf = io.BytesIO()
-    self.figure(title).savefig(buf, format='png', dpi=dpi)
+    self.figure(title, font_size).savefig(buf, format='png', dpi=dpi)
     return buf.getvalue()
 
 @patch
@@ -81,7 +87,7 @@ def _repr_mimebundle_(self:Explorer, **kwargs):
     self.shown = True
     self.image.value = self.png(title=False)
     bundle = self.widget._repr_mimebundle_(**kwargs) or {}
-    bundle['image/png'] = base64.b64encode(self.png()).decode()
+    bundle['image/png'] = base64.b64encode(self.png(dpi=self.static_dpi, font_size=self.static_font_size)).decode()
     bundle['text/plain'] = repr(self)
     return bundle
 
@@ -109,8 +115,14 @@ def fit_schedules(method, *args, n_batch=10, **kwargs):
     return dict(res, n_epoch=rec.n_epoch, n_batch=n_batch)
 
 # %% ../nbs/15_widgets.ipynb #cb02a3b1
-def _log_slider(W, name, value, lo, hi):
-    return W.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=0.1, description=name, readout_format='.2g')
+def _series(lo, hi, mantissas=(1, 2, 5)):
+    "The round numbers `m·10**e` from `10**lo` to `10**hi`: 1, 2, 5, 10, 20, 50, ... for the default `mantissas`."
+    return [float(f"{m}e{e}") for e in range(lo, hi) for m in mantissas] + [float(f"1e{hi}")]
+
+def _steps_slider(W, name, value, steps):
+    "A slider over the numbers `steps` (and `value`, the default): it shows and sends back exactly those numbers."
+    values = sorted(set(steps) | {float(value)})
+    return W.SelectionSlider(options=[(f"{v:g}", v) for v in values], value=float(value), description=name)
 
 class ScheduleExplorer(Explorer):
     "Sliders for the arguments of `fit_one_cycle`, `fit_flat_cos` and `fit_sgdr`, and the lr and mom they give each batch."
@@ -124,9 +136,9 @@ class ScheduleExplorer(Explorer):
             value=value, min=lo, max=hi, step=step, description=name)
         sliders = {'method': W.Dropdown(options=_SCHEDULE_METHODS, value='fit_one_cycle', description='method'),
                    'n_epoch': slider('n_epoch', 3, 1, 10, 1),
-                   'lr_max': _log_slider(W, 'lr_max', lr, -5, 0),
-                   'div': _log_slider(W, 'div', d['div'], 0, 3),
-                   'div_final': _log_slider(W, 'div_final', d['div_final'], 0, 7),
+                   'lr_max': _steps_slider(W, 'lr_max', lr, _series(-5, 0)),
+                   'div': _steps_slider(W, 'div', d['div'], _series(0, 3, (1, 2.5, 5))),
+                   'div_final': _steps_slider(W, 'div_final', d['div_final'], _series(0, 7, (1,))),
                    'pct_start': slider('pct_start', d['pct_start'], 0., 1., 0.05),
                    'mom_max': slider('mom_max', moms[0], 0.5, 0.99, 0.01),
                    'mom_min': slider('mom_min', moms[1], 0.5, 0.99, 0.01),
@@ -162,7 +174,7 @@ class ScheduleExplorer(Explorer):
         d = self.data
         fmt = lambda v: f"({', '.join(f'{o:g}' for o in v)})" if isinstance(v, tuple) else f"{v:g}"
         args = [str(a) for a in d['args']] + [f"{k}={fmt(v)}" for k, v in d['kwargs'].items()]
-        return f"learn.{d['method']}({', '.join(args)})\n{d['n_epoch']} epochs of {d['n_batch']} batches"
+        return f"learn.{d['method']}({', '.join(args)})\n{d['n_epoch']} epoch{'s' * (d['n_epoch'] != 1)} of {d['n_batch']} batch{'es' * (d['n_batch'] != 1)}"
 
     def plot(self, fig):
         d = self.data
@@ -203,6 +215,10 @@ def conv_out_size(size, kernel_size=3, stride=1, padding=0):
     "The output length of a convolution along one dimension of length `size`."
     return (size + 2 * padding - kernel_size) // stride + 1
 
+def _shown(v):
+    "A kernel number as its box shows it: four decimals at most, so that it fits (1/9 reads 0.1111)."
+    return round(float(v), 4)
+
 class KernelExplorer(Explorer):
     "Edit a 3×3 kernel (or pick a preset), a stride and a padding, and see `F.conv2d` apply it to `img`."
     figsize = (9, 3.2)
@@ -214,21 +230,26 @@ class KernelExplorer(Explorer):
             x, y, _, _ = mnist_sample()
             img = x[y == 3][0]  # the first 3 of the training set, as in the convolutions chapter
         self.img = _as_image(img)
-        cells = {f'k{i}{j}': W.FloatText(value=float(self.presets[preset][i, j]), step=0.5, layout=W.Layout(width='70px'))
+        cells = {f'k{i}{j}': W.FloatText(value=_shown(self.presets[preset][i, j]), step=0.5, layout=W.Layout(width='80px'))
                  for i in range(3) for j in range(3)}
         sliders = {'preset': W.Dropdown(options=list(self.presets) + ['custom'], value=preset, description='preset'),
                    'stride': W.IntSlider(value=1, min=1, max=4, description='stride'),
                    'padding': W.IntSlider(value=0, min=0, max=3, description='padding'), **cells}
-        grid = W.GridBox(list(cells.values()), layout=W.Layout(grid_template_columns='repeat(3, 74px)'))
+        grid = W.GridBox(list(cells.values()), layout=W.Layout(grid_template_columns='repeat(3, 84px)'))
         super().__init__(sliders, W.HBox([grid, W.VBox([sliders[k] for k in ('preset', 'stride', 'padding')])]))
 
-    def kernel(self): return torch.tensor([[self.sliders[f'k{i}{j}'].value for j in range(3)] for i in range(3)])
+    def boxes(self): return torch.tensor([[self.sliders[f'k{i}{j}'].value for j in range(3)] for i in range(3)])
+
+    def kernel(self):
+        "The kernel applied: the preset's own numbers, or the numbers in the boxes once one is edited."
+        preset = self.sliders['preset'].value
+        return self.boxes() if preset == 'custom' else self.presets[preset].clone()
 
     def react(self, name):
         preset = self.sliders['preset'].value
         if name == 'preset' and preset != 'custom':
-            for (i, j), v in np.ndenumerate(self.presets[preset].numpy()): self.sliders[f'k{i}{j}'].value = float(v)
-        elif name.startswith('k') and preset != 'custom' and not torch.allclose(self.kernel(), self.presets[preset]):
+            for (i, j), v in np.ndenumerate(self.presets[preset].numpy()): self.sliders[f'k{i}{j}'].value = _shown(v)
+        elif name.startswith('k') and preset != 'custom' and not torch.allclose(self.boxes(), self.presets[preset], atol=1e-4):
             self.sliders['preset'].value = 'custom'
 
     def compute(self, preset, stride, padding, **cells):
@@ -287,8 +308,10 @@ class LRFindExplorer(Explorer):
         super().__init__(sliders)
 
     def react(self, name):
-        if name == 'go_to' and self.sliders['go_to'].value in self.marks:
-            self.sliders['idx'].value = self.marks[self.sliders['go_to'].value]
+        go_to, idx = self.sliders['go_to'], self.sliders['idx']
+        if name == 'go_to' and go_to.value in self.marks: idx.value = self.marks[go_to.value]
+        # the slider moved away from the suggestion picked: back to '-', so that picking it again moves the slider
+        elif name == 'idx' and self.marks.get(go_to.value) != idx.value: go_to.value = '-'
 
     def compute(self, idx, go_to):
         return dict(idx=idx, lr=self.lrs[idx], loss=float(self.losses[idx]), slope=float(self.slopes[idx]),
