@@ -21,7 +21,7 @@ from .learner import Learner, Callback, Metric, OptimWrapper, CancelValidExcepti
 
 # %% ../nbs/10_gan.ipynb #7531f621
 def dcgan_hparams(full_size=False):
-    "DCGAN hyper-parameters: the PyTorch tutorial's 64×64 ones (`full_size=True`) or a small set that trains on a CPU in seconds."
+    "DCGAN hyper-parameters: the PyTorch tutorial's 64×64 ones (`full_size=True`) or a small set that trains on a CPU within a minute."
     if full_size: return dict(nz=100, ngf=64, ndf=64, img_size=64, bs=128, lr=2e-4, beta1=0.5, n_epoch=5, n_train=None)
     return dict(nz=100, ngf=16, ndf=16, img_size=32, bs=32, lr=2e-4, beta1=0.5, n_epoch=6, n_train=2000)
 
