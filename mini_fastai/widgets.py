@@ -20,13 +20,20 @@ from .learner import Learner
 from .hooks import layer_summary, _layer_name
 from .schedule import minimum, steep, valley, slide, _suggest, _loss_array
 
+# %% ../nbs/15_widgets.ipynb #ecfa3c90
+def _ipywidgets():
+    "The `ipywidgets` module, or an error that says how to install it (it is an optional dependency)."
+    try: import ipywidgets
+    except ImportError: raise ImportError("The explorers need ipywidgets: pip install 'mini_fastai[widgets]' (or ipywidgets itself)") from None
+    return ipywidgets
+
 # %% ../nbs/15_widgets.ipynb #ab282790
 class Explorer:
     "Controls in `sliders` whose every change recomputes `data` (`compute`) and redraws its figure (`plot`)."
     figsize = (9, 3)
     static_dpi, static_font_size = 110, 12  # the picture shown where no kernel runs (live: 72 dpi, 10 pt)
     def __init__(self, sliders, controls=None):
-        import ipywidgets as W
+        W = _ipywidgets()
         self.sliders, self.data, self._held, self.shown = sliders, {}, False, False
         self.text, self.image = W.HTML(), W.Image(format='png')
         for name, s in sliders.items(): s.observe(lambda change, name=name: self._changed(name), names='value')
@@ -128,7 +135,7 @@ class ScheduleExplorer(Explorer):
     "Sliders for the arguments of `fit_one_cycle`, `fit_flat_cos` and `fit_sgdr`, and the lr and mom they give each batch."
     figsize = (9, 3.2)
     def __init__(self, n_batch=20):
-        import ipywidgets as W
+        W = _ipywidgets()
         self.n_batch = n_batch
         d, lr = _defaults(Learner.fit_one_cycle), _defaults(Learner.__init__)['lr']
         moms, sgdr = _defaults(Learner.__init__)['moms'], _defaults(Learner.fit_sgdr)
@@ -223,7 +230,7 @@ class KernelExplorer(Explorer):
     "Edit a 3×3 kernel (or pick a preset), a stride and a padding, and see `F.conv2d` apply it to `img`."
     figsize = (9, 3.2)
     def __init__(self, img=None, preset='top edge'):
-        import ipywidgets as W
+        W = _ipywidgets()
         self.presets = kernel_presets()
         if preset not in self.presets: raise ValueError(f"unknown preset {preset!r}; choose one of {list(self.presets)}")
         if img is None:
@@ -288,7 +295,7 @@ class LRFindExplorer(Explorer):
     "A slider along the learning rates of the last `lr_find`: the loss and slope there, and where each suggestion lies."
     figsize = (9, 3.4)
     def __init__(self, learn, suggest_funcs=(minimum, steep, valley, slide), num_it=None, skip_end=5):
-        import ipywidgets as W
+        W = _ipywidgets()
         rec = learn.recorder
         self.lrs, self.losses = np.array(getattr(rec, 'lrs', []), dtype=float), _loss_array(getattr(rec, 'losses', []))
         n = len(self.lrs) - skip_end
@@ -344,7 +351,7 @@ class ActivationExplorer(Explorer):
     "Pick a layer recorded by `act_stats` (an `ActivationStats` with histograms): its `color_dim`, mean and std, and fraction near zero."
     figsize = (10, 3.2)
     def __init__(self, act_stats, idx=0):
-        import ipywidgets as W
+        W = _ipywidgets()
         if not all(hasattr(act_stats, a) for a in ('with_hist', 'layer_stats', 'hist', 'color_dim')):
             raise TypeError(f"expected an ActivationStats callback (e.g. `learn.activation_stats`), got {type(act_stats).__name__}")
         n = act_stats.stats.shape[1]  # raises if nothing was recorded yet
