@@ -152,6 +152,14 @@ Learner.check_inputs = True
 if CheckBatchCallback not in Learner.default_cbs: Learner.default_cbs.insert(0, CheckBatchCallback)
 
 # %% ../nbs/11_learner_extras.ipynb #h0a1b2c4
+def _all_finite(t, distributed=False):
+    "Is every value of `t` finite — on every process, when `distributed`, so that all take the same decision?"
+    ok = torch.isfinite(t.detach()).all()
+    if distributed:
+        ok = ok.int()
+        torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
+    return bool(ok)
+
 class FiniteLossCallback(Callback):
     "Stop `fit` with an error at the first training loss that is `nan` or infinite, before its step (unless `learn.check_loss` is `False`)."
     order, run_valid = 90, False   # after the callbacks that change the loss in `after_loss`
@@ -159,10 +167,11 @@ class FiniteLossCallback(Callback):
         if not self.learn.check_loss or not len(self.yb): return
         loss = self.learn.__dict__.get('loss_grad', None)
         if not isinstance(loss, torch.Tensor): loss = self.learn.loss   # a loop that keeps no `loss_grad`
-        if not isinstance(loss, torch.Tensor) or bool(torch.isfinite(loss.detach()).all()): return
+        if not isinstance(loss, torch.Tensor) or _all_finite(loss, 'distributed_trainer' in vars(self.learn)): return
         if any(isinstance(cb, LRFinder) for cb in self.learn.cbs): raise CancelFitException()  # the LR range test ends here
+        here = '' if not _all_finite(loss) else ' here, but not a number on another process,'
         raise FloatingPointError(
-            f"The loss is {loss.item() if loss.numel() == 1 else loss} at epoch {self.epoch}, training batch {self.iter}: fit stopped "
+            f"The loss is {loss.item() if loss.numel() == 1 else loss}{here} at epoch {self.epoch}, training batch {self.iter}: fit stopped "
             "before this batch's step, so the weights are those of the last good step. Usual causes: a learning rate too high, "
             "nan or inf in the inputs or targets, the log of 0 in the loss. (learn.check_loss = False trains on regardless.)")
 
