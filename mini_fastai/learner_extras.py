@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from .data import to_device, atomic_write
 from .learner import (Learner, Callback, Metric, AvgMetric, CancelFitException, noop, _scalar, _events, _inner_loop,
     _n_batches, _as_list)
-from .schedule import ParamScheduler, LRFinder
+import mini_fastai.schedule   # `fit_one_cycle` and `lr_find`, whose callbacks the checks below recognise by name
 
 # %% ../nbs/11_learner_extras.ipynb #c23daa29
 def _shapes(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
@@ -128,8 +128,8 @@ def _check_batch(self:Learner, xb, yb):
         self.xb, self.yb = (None,), (None,)
 
 def _follows_pct_train(cb):
-    "Does `cb` set hyper-parameters from `pct_train`? (A `ParamScheduler` does; the LR finder counts batches instead.)"
-    return isinstance(cb, ParamScheduler) and type(cb).before_batch is ParamScheduler.before_batch
+    "Does `cb` set hyper-parameters from `pct_train`, with `ParamScheduler`'s `before_batch`? (The LR finder counts batches instead.)"
+    return getattr(getattr(type(cb), 'before_batch', None), '__qualname__', '') == 'ParamScheduler.before_batch'  # by name: a re-run cell makes a new class
 
 @patch
 def check_schedules(self:Learner):
@@ -168,7 +168,7 @@ class FiniteLossCallback(Callback):
         loss = self.learn.__dict__.get('loss_grad', None)
         if not isinstance(loss, torch.Tensor): loss = self.learn.loss   # a loop that keeps no `loss_grad`
         if not isinstance(loss, torch.Tensor) or _all_finite(loss, 'distributed_trainer' in vars(self.learn)): return
-        if any(isinstance(cb, LRFinder) for cb in self.learn.cbs): raise CancelFitException()  # the LR range test ends here
+        if any('LRFinder' in {c.__name__ for c in type(cb).__mro__} for cb in self.learn.cbs): raise CancelFitException()  # the LR range test ends here
         here = '' if not _all_finite(loss) else ' here, but not a number on another process,'
         raise FloatingPointError(
             f"The loss is {loss.item() if loss.numel() == 1 else loss}{here} at epoch {self.epoch}, training batch {self.iter}: fit stopped "
