@@ -67,27 +67,30 @@ def mnist_sample(n_valid_per_class=100, seed=42):
 
 # %% ../nbs/02_data.ipynb #a6806922
 class DataLoaders:
-    "A training and a validation `DataLoader`, and the `device` their batches are moved to."
-    def __init__(self, train, valid, device=None):
-        self.train, self.valid = train, valid
+    "A training and a validation `DataLoader`, the `device` their batches are moved to, and `n_inp`, how many items of a batch are inputs."
+    def __init__(self, train, valid, device=None, n_inp=None):
+        if n_inp is not None and (not isinstance(n_inp, int) or n_inp < 0):
+            raise ValueError(f"n_inp is the number of inputs in a batch (an int >= 0), got {n_inp!r}")
+        self.train, self.valid, self.n_inp = train, valid, n_inp
         self.device = torch.device(device) if device is not None else default_device()
 
     def __getitem__(self, i): return (self.train, self.valid)[i]
     def __len__(self): return 2
     def __repr__(self):
         n = lambda dl: len(dl.dataset) if hasattr(dl, 'dataset') and hasattr(dl.dataset, '__len__') else '?'
-        return f"DataLoaders(train: {n(self.train)} items, valid: {n(self.valid)} items, device={self.device})"
+        inp = '' if self.n_inp is None else f", n_inp={self.n_inp}"
+        return f"DataLoaders(train: {n(self.train)} items, valid: {n(self.valid)} items, device={self.device}{inp})"
 
     def one_batch(self, valid=False):
         "The first batch of the training (or validation) `DataLoader`, on `self.device`."
         return to_device(next(iter(self.valid if valid else self.train)), self.device)
 
     @classmethod
-    def from_dsets(cls, train_ds, valid_ds, bs=64, shuffle=True, num_workers=0, device=None, **kwargs):
+    def from_dsets(cls, train_ds, valid_ds, bs=64, shuffle=True, num_workers=0, device=None, n_inp=None, **kwargs):
         "`DataLoaders` over two data sets: training shuffled, validation in order with twice the batch size."
         return cls(DataLoader(train_ds, batch_size=bs, shuffle=shuffle, num_workers=num_workers, **kwargs),
                    DataLoader(valid_ds, batch_size=bs * 2, shuffle=False, num_workers=num_workers, **kwargs),
-                   device=device)
+                   device=device, n_inp=n_inp)
 
 # %% ../nbs/02_data.ipynb #eb89122a
 def _to_pil(im):

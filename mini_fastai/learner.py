@@ -8,12 +8,13 @@ Docs: https://mini-fastai.github.io/mini_fastai/learner.html.md"""
 __all__ = ['CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException', 'CancelBatchException',
            'CancelBackwardException', 'CancelStepException', 'camel2snake', 'class2attr', 'Callback',
            'TrainEvalCallback', 'fastai_adam', 'trainable_params', 'Learner', 'even_mults', 'OptimWrapper',
-           'bn_bias_params', 'accuracy', 'error_rate', 'find_bs', 'Metric', 'AvgMetric', 'AvgLoss', 'mk_metric',
-           'AvgSmoothLoss', 'format_time', 'Recorder', 'noop', 'ProgressCallback', 'synth_dbunch', 'RegModel',
-           'synth_learner', 'SGD', 'Adam', 'AdamW']
+           'bn_bias_params', 'accuracy', 'error_rate', 'accuracy_multi', 'find_bs', 'Metric', 'AvgMetric', 'AvgLoss',
+           'mk_metric', 'AvgSmoothLoss', 'format_time', 'Recorder', 'noop', 'ProgressCallback', 'synth_dbunch',
+           'RegModel', 'synth_learner', 'SGD', 'Adam', 'AdamW']
 
 # %% ../nbs/05_learner.ipynb #48e436b2
-import contextlib, re, time, warnings
+import contextlib, math, re, sys, time, warnings
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 import torch
@@ -63,11 +64,23 @@ class Callback:
         if learn is None: raise AttributeError(f"{type(self).__name__!r} has no attribute {k!r} (and it is not attached to a Learner)")
         return getattr(learn, k)
 
+    def __setattr__(self, k, v):
+        learn = self.__dict__.get('learn', None)
+        if learn is not None and k in vars(learn):
+            warnings.warn(f"{type(self).__name__} sets self.{k}, which hides the learner's {k!r} from this callback and "
+                          f"leaves the learner's unchanged: to change the learner's, assign to self.learn.{k}", stacklevel=2)
+        super().__setattr__(k, v)
+
     @property
     def name(self): return class2attr(type(self).__name__)
     def __repr__(self): return type(self).__name__
 
 # %% ../nbs/05_learner.ipynb #fe54e308
+def _n_batches(dl):
+    "`len(dl)`, or `None` for a `DataLoader` without a length (over an `IterableDataset` with no `__len__`)."
+    try: return len(dl)
+    except TypeError: return None
+
 class TrainEvalCallback(Callback):
     "Switch the model between `train()` and `eval()`; keep `train_iter` and `pct_train` up to date."
     order, run_valid = -10, False
@@ -75,13 +88,14 @@ class TrainEvalCallback(Callback):
         self.learn.epoch, self.learn.train_iter, self.learn.pct_train = 0, 0, 0.
         self.learn.loss = torch.tensor(0.)
     def before_train(self):
-        self.learn.pct_train = self.epoch / self.n_epoch
+        self.learn.pct_train = None if _n_batches(self.dl) is None else self.epoch / self.n_epoch
         self.model.train()
         self.learn.training = True
     def after_batch(self):
         learn = self.learn
         learn.train_iter += 1
-        learn.pct_train = (learn.epoch * learn.n_iter + learn.iter + 1) / (learn.n_epoch * learn.n_iter)
+        if learn.n_iter is None: learn.pct_train = None
+        else: learn.pct_train = (learn.epoch * learn.n_iter + learn.iter + 1) / (learn.n_epoch * learn.n_iter)
     def before_validate(self):
         self.model.eval()
         self.learn.training = False
@@ -104,13 +118,14 @@ class Learner:
     default_cbs = [TrainEvalCallback]
     def __init__(self, dls, model, loss_func=None, opt_func=fastai_adam, lr=1e-3, splitter=trainable_params, cbs=None,
                  metrics=None, path=None, model_dir='models', wd=None, wd_bn_bias=False, train_bn=True,
-                 moms=(0.95, 0.85, 0.95), device=None):
+                 moms=(0.95, 0.85, 0.95), device=None, target_keys=None):
         if loss_func is None: loss_func = getattr(dls, 'loss_func', None)
         if loss_func is None: raise ValueError("No loss function: pass `loss_func=` (e.g. nn.CrossEntropyLoss()).")
         if not isinstance(dls, DataLoaders) and isinstance(dls, (list, tuple)) and len(dls) == 2: dls = DataLoaders(*dls, device=device)
         self.dls, self.model, self.loss_func, self.opt_func, self.lr, self.splitter = dls, model, loss_func, opt_func, lr, splitter
         self.path = Path(path) if path is not None else Path(getattr(dls, 'path', '.'))
         self.model_dir, self.wd, self.wd_bn_bias, self.train_bn, self.moms = model_dir, wd, wd_bn_bias, train_bn, moms
+        self.target_keys = target_keys
         self.device = torch.device(device) if device is not None else getattr(dls, 'device', None) or default_device()
         self.metrics, self.opt, self.logger, self.training, self.epoch, self.n_epoch = metrics, None, print, False, 0, 1
         self.xb, self.yb, self.pred, self.loss, self.dl = (None,), (None,), None, None, None
@@ -184,22 +199,23 @@ def __call__(self:Learner, event_name):
 
 # %% ../nbs/05_learner.ipynb #485f6f36
 @patch
-def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False):
-    "Train for `n_epoch` epochs at learning rate `lr` (default `self.lr`) and weight decay `wd` (default `self.wd`)."
+def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False, start_epoch=0):
+    "Train epochs `start_epoch` to `n_epoch - 1` at learning rate `lr` (default `self.lr`) and weight decay `wd` (default `self.wd`)."
+    if start_epoch and not 0 <= start_epoch < n_epoch: raise ValueError(f"start_epoch must be in [0, {n_epoch}), got {start_epoch}")
     with self.added_cbs(cbs):
         self._prepare_opt(lr, wd, reset_opt)
         self.n_epoch = n_epoch
         self.model.to(self.device)
         try:
-            try: self('before_fit'); self._do_fit()
+            try: self('before_fit'); self._do_fit(start_epoch)
             except CancelFitException: self('after_cancel_fit')
         except BaseException:
             self._after_fit_cleanup(); raise     # `after_fit` still runs, like a `finally`
         self('after_fit'); self._end_cleanup()
 
 @patch
-def _do_fit(self:Learner):
-    for self.epoch in range(self.n_epoch): self._with_events(self._do_epoch, 'epoch', CancelEpochException)
+def _do_fit(self:Learner, start_epoch=0):
+    for self.epoch in range(start_epoch, self.n_epoch): self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
 @patch
 def _do_epoch(self:Learner): self._do_epoch_train(); self._do_epoch_validate()
@@ -216,18 +232,19 @@ def _do_epoch_validate(self:Learner, ds_idx=1, dl=None):
 
 @patch
 def all_batches(self:Learner):
-    self.n_iter = len(self.dl)
+    self.n_iter = _n_batches(self.dl)
     for i, b in enumerate(self.dl): self.one_batch(i, b)
 
 @patch
 def one_batch(self:Learner, i, b):
     self.iter = i
-    self._split(to_device(b, self.device))
+    self._split(b)
+    self.xb, self.yb = to_device(self.xb, self.device), to_device(self.yb, self.device)
     self._with_events(self._do_one_batch, 'batch', CancelBatchException)
 
 @patch
 def _do_one_batch(self:Learner):
-    self.pred = self.model(*self.xb)
+    self.pred = self._call_model(self.xb)
     self('after_pred')
     if len(self.yb):
         self.loss_grad = self.loss_func(self.pred, *self.yb)
@@ -253,12 +270,30 @@ def _with_events(self:Learner, f, event_type, ex):
 def _end_cleanup(self:Learner):
     self.dl, self.xb, self.yb, self.pred, self.loss_grad = None, (None,), (None,), None, None
 
+# %% ../nbs/05_learner.ipynb #b7d1e5a1
 @patch
 def _split(self:Learner, b):
-    "Split batch `b` into inputs `xb` and targets `yb` (tuples): all but the last are inputs, unless `dls.n_inp` says."
+    "Split batch `b` into inputs `xb` and targets `yb` (tuples): all but the last are inputs, unless `dls.n_inp` says; in a dict, `target_keys` are the targets."
+    if self.target_keys is not None or isinstance(b, Mapping): return self._split_dict(b)
     if isinstance(b, torch.Tensor): b = (b,)
-    i = getattr(self.dls, 'n_inp', 1 if len(b) == 1 else len(b) - 1)
-    self.xb, self.yb = tuple(b[:i]), tuple(b[i:])
+    n_inp = getattr(self.dls, 'n_inp', None)
+    if n_inp is None: n_inp = 1 if len(b) == 1 else len(b) - 1
+    self.xb, self.yb = tuple(b[:n_inp]), tuple(b[n_inp:])
+
+@patch
+def _split_dict(self:Learner, b):
+    keys = _as_list(self.target_keys)
+    if not isinstance(b, Mapping): raise TypeError(f"target_keys={self.target_keys!r} is for batches that are dicts, but this batch is a {type(b).__name__}")
+    if not keys: raise ValueError(f"The batch is a dict with keys {list(b)}: say which are the targets with Learner(..., target_keys='labels'); the others go to the model as keyword arguments.")
+    missing = [k for k in keys if k not in b]
+    if missing and (self.training or len(missing) < len(keys)):
+        raise ValueError(f"target_keys {missing} are not in the batch, which has keys {list(b)}")
+    self.xb, self.yb = ({k: v for k, v in b.items() if k not in keys},), tuple(b[k] for k in keys if k in b)
+
+@patch
+def _call_model(self:Learner, xb):
+    "The model's output for inputs `xb`: `model(*xb)`, or `model(**xb[0])` when the batches are dicts (`target_keys`)."
+    return self.model(*xb) if self.target_keys is None else self.model(**xb[0])
 
 # %% ../nbs/05_learner.ipynb #5dc76b3c
 def _get_mom(g):
@@ -268,6 +303,11 @@ def _get_mom(g):
 def _get_sqr_mom(g):
     if 'betas' in g: return g['betas'][1]
     return g.get('alpha', g.get('sqr_mom'))
+
+def _check_lrs(lrs):
+    "Refuse learning rates that are negative, `nan` or infinite: the optimizer would climb the loss or fill the weights with `nan`."
+    bad = [v for v in lrs if not math.isfinite(float(v)) or float(v) < 0]
+    if bad: raise ValueError(f"A learning rate must be a finite number >= 0, got {bad[0]} (one per layer group: {list(lrs)})")
 
 def _set_hyper(g, name, v):
     if name == 'lr': g['lr'] = v
@@ -327,6 +367,7 @@ class OptimWrapper:
         if isinstance(value, torch.Tensor) and value.ndim == 0: value = value.item()
         if not isinstance(value, (list, tuple)): value = [value] * n
         if len(value) != n: raise ValueError(f"set_hyper({name!r}): got {len(value)} values for {n} layer group(s)")
+        if name == 'lr': _check_lrs(value)
         for i, g in enumerate(self.param_groups): _set_hyper(g, name, value[self._layer_group(i, g)])
 
     def set_hypers(self, **kwargs):
@@ -357,6 +398,9 @@ def _opt_wd(opt):
 def create_opt(self:Learner, wd=None):
     "Create `self.opt` over the `splitter`'s layer groups; with weight decay, batch-norm and bias parameters get groups of their own."
     wd = self.wd if wd is None else wd
+    if 'lr' in getattr(self.opt_func, 'keywords', {}):
+        raise ValueError(f"opt_func {self.opt_func} sets lr={self.opt_func.keywords['lr']}, but the learner sets the learning rate: "
+                         f"drop lr from the partial and pass it to the Learner (Learner(..., lr={self.opt_func.keywords['lr']})) or to fit.")
     groups = self.splitter(self.model)
     if len(groups) and isinstance(groups[0], torch.Tensor): groups = [groups]
     groups = [list(ps) for ps in groups]
@@ -398,18 +442,35 @@ def _after_fit_cleanup(self:Learner):
     if interrupted is not None: warnings.warn("A KeyboardInterrupt during clean-up was held until the clean-up finished.")
 
 # %% ../nbs/05_learner.ipynb #52ebb7f2
+def _check_class_scores(inp, targ, axis):
+    if inp.ndim == 0 or inp.shape[axis] == 1 or inp.numel() != targ.numel() * inp.shape[axis]:
+        raise ValueError(f"accuracy needs one score per class (along axis {axis}) and one class index per item: got predictions of shape "
+                         f"{tuple(inp.shape)} and targets of shape {tuple(targ.shape)}. For one output per item (binary) or per label "
+                         "(multi-label), use accuracy_multi(inp, targ, thresh=0.5, sigmoid=True).")
+
 def accuracy(inp, targ, axis=-1):
-    "Fraction of rows of `inp` whose arg-max is `targ`."
-    return (inp.argmax(dim=axis) == targ).float().mean()
+    "Fraction of items whose arg-max of `inp` along `axis` is `targ`."
+    _check_class_scores(inp, targ, axis)
+    return (inp.argmax(dim=axis).flatten() == targ.flatten()).float().mean()
 
 def error_rate(inp, targ, axis=-1):
     "1 - `accuracy`."
     return 1 - accuracy(inp, targ, axis=axis)
 
+def accuracy_multi(inp, targ, thresh=0.5, sigmoid=True):
+    "Fraction of the decisions `inp > thresh` (after a sigmoid when `sigmoid`: `inp` are logits) that match the 0/1 targets `targ`."
+    if inp.numel() != targ.numel():
+        raise ValueError(f"accuracy_multi needs one output per target: got predictions of shape {tuple(inp.shape)} and targets of shape {tuple(targ.shape)}")
+    if sigmoid: inp = inp.sigmoid()
+    return ((inp > thresh).flatten() == targ.bool().flatten()).float().mean()
+
 # %% ../nbs/05_learner.ipynb #3cb6391e
-def find_bs(yb):
-    "The batch size of a tuple of targets."
-    return len(yb[0]) if len(yb) and hasattr(yb[0], '__len__') else 1
+def find_bs(b):
+    "The batch size of `b`: the first dimension of its first tensor (`b` a tensor, or a tuple, list or dict holding them)."
+    if isinstance(b, torch.Tensor): return b.shape[0] if b.ndim else 1
+    if isinstance(b, Mapping): b = list(b.values())
+    if not isinstance(b, (list, tuple)) or not len(b): return 1
+    return find_bs(b[0]) if isinstance(b[0], (torch.Tensor, Mapping, list, tuple)) else len(b)
 
 class Metric:
     "Base class of metrics: `reset`, `accumulate(learn)` each batch, `value` at the end."
@@ -565,22 +626,30 @@ class Recorder(Callback):
 if Recorder not in Learner.default_cbs: Learner.default_cbs.append(Recorder)
 
 # %% ../nbs/05_learner.ipynb #0eac84e8
-def noop(*args, **kwargs):
-    "Do nothing."
-    return None
+def noop(x=None, *args, **kwargs):
+    "Do nothing: return `x` unchanged (as an activation, `noop` means none)."
+    return x
 
 def _in_notebook():
     try: from fastprogress.fastprogress import IN_NOTEBOOK
     except ImportError: return False
     return IN_NOTEBOOK
 
-def _fmt(v): return f'{v:.6f}' if isinstance(v, float) else str(v)
+def _fmt(v, width=None):
+    "`v` as the epoch table shows it: a float with 6 decimals, or with as many significant digits as fit in `width`."
+    if not isinstance(v, float): return str(v)
+    s = f'{v:.6f}'
+    for digits in range(10, 0, -1):
+        if width is None or len(s) <= width: break
+        s = f'{v:.{digits}g}'
+    return s
 
 class ProgressCallback(Callback):
-    "A progress bar and the epoch table (fastprogress) in notebooks; plain table lines in a terminal."
-    order = 60
+    "A progress bar and the epoch table (fastprogress) in notebooks; in a terminal, plain table lines and a progress line on stderr every `every` seconds."
+    order, every = 60, 5.
+    def __init__(self, in_notebook=None, clock=time.monotonic): self.in_notebook, self.clock = in_notebook, clock  # None: find out
     def before_fit(self):
-        self.in_nb = _in_notebook()
+        self.in_nb = _in_notebook() if self.in_notebook is None else self.in_notebook
         if self.in_nb:
             from fastprogress.fastprogress import master_bar
             self.mbar = master_bar(list(range(self.n_epoch)))
@@ -590,6 +659,7 @@ class ProgressCallback(Callback):
     def before_epoch(self):
         if getattr(self, 'mbar', None) is not None: self.mbar.update(self.epoch)
     def _launch_pbar(self):
+        self.phase_start = self.last_line = self.clock()
         if getattr(self, 'mbar', None) is None: return
         from fastprogress.fastprogress import progress_bar
         self.pbar, self.last_comment = progress_bar(self.dl, parent=self.mbar, leave=False), 0.
@@ -597,11 +667,20 @@ class ProgressCallback(Callback):
     def before_train(self): self._launch_pbar()
     def before_validate(self): self._launch_pbar()
     def after_batch(self):
-        if getattr(self, 'pbar', None) is None: return
+        if getattr(self, 'pbar', None) is None: return self._progress_line()
         self.pbar.update(self.iter + 1)
         now = time.time()
         if self.training and now - self.last_comment > 0.2 and hasattr(self.learn, 'smooth_loss'):
             self.pbar.comment, self.last_comment = f'{_maybe_item(self.learn.smooth_loss):.4f}', now
+    def _progress_line(self):
+        if self.in_nb or not hasattr(self, 'phase_start'): return
+        now = self.clock()
+        if now - self.last_line < self.every: return
+        self.last_line = now
+        n = '?' if self.n_iter is None else self.n_iter
+        loss = f", smooth loss {_maybe_item(self.learn.smooth_loss):.4f}" if self.training and hasattr(self.learn, 'smooth_loss') else ''
+        print(f"epoch {self.epoch} {'train' if self.training else 'valid'}: batch {self.iter + 1}/{n}, {format_time(now - self.phase_start)}{loss}",
+              file=sys.stderr, flush=True)
     def _end_pbar(self):
         if getattr(self, 'pbar', None) is not None: self.pbar.on_iter_end()
         self.pbar = None
@@ -617,9 +696,9 @@ class ProgressCallback(Callback):
             del self.old_logger
         if hasattr(self, '_widths'): del self._widths
     def _write_stats(self, log):
-        row = [_fmt(v) for v in log]
-        if getattr(self, 'mbar', None) is not None: return self.mbar.write(row, table=True)
-        if not hasattr(self, '_widths'): self._widths = [max(len(r), 9) for r in row]
+        if getattr(self, 'mbar', None) is not None: return self.mbar.write([_fmt(v) for v in log], table=True)
+        if not hasattr(self, '_widths'): self._widths = [max(len(str(v)), 9) for v in log]   # the header
+        row = [_fmt(v, w) for v, w in zip(log, self._widths)]
         print('  '.join(r.ljust(w) for r, w in zip(row, self._widths)).rstrip())
 
 if ProgressCallback not in Learner.default_cbs: Learner.default_cbs.append(ProgressCallback)
