@@ -18,6 +18,7 @@ from .conv import *
 from .learner import *
 from .schedule import *
 from .hooks import *
+from .fast_stats import *
 from .lenet import *
 from .transfer import *
 from .gan import *
