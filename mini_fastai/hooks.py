@@ -157,7 +157,7 @@ class ActivationStats(HookCallback):
 
     def before_fit(self):
         super().before_fit()
-        self._batches, self._n_values, self._outs = [], [], {}
+        self._batches, self._n_values, self._outs, self._stats = [], [], {}, None
         paths = {m: p for p, m in self.model.named_modules()}
         self.layer_names = [f"{paths.get(m, '?') or 'model'} ({type(m).__name__})" for m in self.hooked_modules]
 
@@ -176,13 +176,15 @@ class ActivationStats(HookCallback):
 
     @property
     def stats(self):
-        "All recorded batches, `[n_batches, n_layers, 3 (+40)]`: copied to the CPU when read, never during training."
+        "All recorded batches, `[n_batches, n_layers, 3 (+40)]`: copied to the CPU when read (once), never during training."
         if not self._batches: raise ValueError("No activation statistics recorded yet: fit a Learner with this callback first")
-        return torch.stack(self._batches).cpu()
+        if self._stats is None or len(self._stats) < len(self._batches): self._stats = torch.stack(self._batches).cpu()
+        return self._stats
 
     def _check_layer(self, idx):
+        n = self.stats.shape[1]
         if not isinstance(idx, numbers.Integral): raise TypeError(f"the layer index `idx` must be an integer, got {idx!r}")
-        if not -self.stats.shape[1] <= idx < self.stats.shape[1]: raise IndexError(f"layer index {idx} out of range: {self.stats.shape[1]} layers were recorded")
+        if not -n <= idx < n: raise IndexError(f"layer index {idx} out of range: {n} layers were recorded")
 
     def layer_stats(self, idx):
         "Mean, std and fraction near zero of layer `idx`, per recorded batch: a `[3, n_batches]` tensor."
