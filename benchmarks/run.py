@@ -2,6 +2,9 @@
 
     python benchmarks/run.py            # full run: 5 timed rounds, ActivationStats at bs 64 and 512, 1,000 batches for memory
     python benchmarks/run.py --quick    # 3 rounds, ActivationStats at bs 64, 250 batches (under 2 minutes on 2 CPU cores)
+
+`ActivationStats` is what `from mini_fastai.all import *` gives (the hooks chapter's class); `FastActivationStats`
+(the fast statistics chapter's packed engine, a subclass) is timed beside it.
     python benchmarks/run.py --save     # also write benchmarks/results.json and benchmarks/results.md
 
 Method: one workload (chapter 13's `simple_cnn` with batch norm on `mnist_sample()`); every contender starts from
@@ -155,14 +158,17 @@ def setup_plain(wl, bs, lr=1e-3):
         plain_epoch(model, opt, nn.CrossEntropyLoss(), train, valid)
     return run
 
-def _mini_activation_stats():
-    try: from mini_fastai.hooks import ActivationStats
+def _mini_activation_stats(fast=False):
+    "mini_fastai's `ActivationStats` (the default), or with `fast` its `FastActivationStats`; `None` where missing."
+    try:
+        if fast: from mini_fastai.fast_stats import FastActivationStats as AS
+        else: from mini_fastai.hooks import ActivationStats as AS
     except ImportError: return None
-    return ActivationStats
+    return AS
 
 def _mini_modules():
     "Import the mini_fastai modules that patch `Learner` (schedules: `fit_one_cycle`, `lr_find`), whichever exist."
-    for m in ('mini_fastai.schedule', 'mini_fastai.hooks'):
+    for m in ('mini_fastai.schedule', 'mini_fastai.hooks', 'mini_fastai.fast_stats'):
         with contextlib.suppress(ImportError): __import__(m)
 
 def mini_learner(wl, bs, cbs=None):
@@ -183,11 +189,11 @@ def _fit1(learn):
         with learn.no_bar(), learn.no_logging(): learn.fit(1)
     return run
 
-def setup_mini(wl, bs, with_hist=None):
-    "mini_fastai `Learner.fit(1)` (Recorder and metrics on, no bar); with `ActivationStats` when `with_hist` is a bool."
+def setup_mini(wl, bs, with_hist=None, fast=False):
+    "mini_fastai `Learner.fit(1)` (Recorder and metrics on, no bar); with `ActivationStats` (`FastActivationStats` if `fast`) when `with_hist` is a bool."
     cbs = None
     if with_hist is not None:
-        AS = _mini_activation_stats()
+        AS = _mini_activation_stats(fast)
         if AS is None: return None
         cbs = AS(with_hist=with_hist)
     return _fit1(mini_learner(wl, bs, cbs))
@@ -232,6 +238,8 @@ def measure_epochs(wl, fa, bss, rounds, with_actstats_bss):
         if bs in with_actstats_bss:
             setups.update({'mini_hist': lambda bs=bs: setup_mini(wl, bs, True),
                            'mini_nohist': lambda bs=bs: setup_mini(wl, bs, False),
+                           'mini_fast_hist': lambda bs=bs: setup_mini(wl, bs, True, fast=True),
+                           'mini_fast_nohist': lambda bs=bs: setup_mini(wl, bs, False, fast=True),
                            'fastai_hist': lambda bs=bs: setup_fastai(fa, wl, bs, True),
                            'fastai_nohist': lambda bs=bs: setup_fastai(fa, wl, bs, False)})
         times = interleaved(setups, rounds)
@@ -240,6 +248,8 @@ def measure_epochs(wl, fa, bss, rounds, with_actstats_bss):
                        fastai_vs_plain=paired_ratio(times, 'fastai', 'plain'),
                        mini_hist=paired_ratio(times, 'mini_hist', 'mini'),
                        mini_nohist=paired_ratio(times, 'mini_nohist', 'mini'),
+                       mini_fast_hist=paired_ratio(times, 'mini_fast_hist', 'mini'),
+                       mini_fast_nohist=paired_ratio(times, 'mini_fast_nohist', 'mini'),
                        fastai_hist=paired_ratio(times, 'fastai_hist', 'fastai'),
                        fastai_nohist=paired_ratio(times, 'fastai_nohist', 'fastai'))
     return res
@@ -546,6 +556,11 @@ def build_rows(r):
                          _s(m.get('fastai_hist')), '', f"mini_fastai {_x(e['mini_hist'])}, fastai {_x(e['fastai_hist'])} its own plain fit"))
             rows.append((f'actstats_nohist_bs{bs}', f'epoch with ActivationStats(with_hist=False), bs {bs}', _s(m.get('mini_nohist')), '',
                          _s(m.get('fastai_nohist')), '', f"mini_fastai {_x(e['mini_nohist'])}, fastai {_x(e['fastai_nohist'])} its own plain fit"))
+        if 'mini_fast_hist' in m:
+            rows.append((f'fast_actstats_hist_bs{bs}', f'epoch with FastActivationStats(with_hist=True), bs {bs}', _s(m.get('mini_fast_hist')), '',
+                         '', '', f"mini_fastai {_x(e.get('mini_fast_hist'))} its plain fit"))
+            rows.append((f'fast_actstats_nohist_bs{bs}', f'epoch with FastActivationStats(with_hist=False), bs {bs}', _s(m.get('mini_fast_nohist')), '',
+                         '', '', f"mini_fastai {_x(e.get('mini_fast_nohist'))} its plain fit"))
     lf = r['lr_find']
     m, ex = lf['median'], lf['exact']
     it = lambda k: '/'.join(map(str, sorted(set(ex[k]['iters'])))) if ex[k] else 'nan'

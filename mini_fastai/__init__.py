@@ -12,6 +12,7 @@ from mini_fastai.learner import *
 from mini_fastai.learner_extras import *
 from mini_fastai.schedule import *
 from mini_fastai.hooks import *
+from mini_fastai.fast_stats import *
 from mini_fastai.lenet import *
 from mini_fastai.transfer import *
 from mini_fastai.gan import *

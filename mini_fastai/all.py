@@ -19,6 +19,7 @@ from .learner import *
 from .learner_extras import *
 from .schedule import *
 from .hooks import *
+from .fast_stats import *
 from .lenet import *
 from .transfer import *
 from .gan import *

@@ -1,4 +1,4 @@
-"""Looking inside a network while it trains: forward and backward hooks, `ActivationStats` with its histograms and `color_dim` pictures, and why activations collapse — and what bigger batches, 1cycle and batch norm do about it.
+"""Looking inside a network while it trains: forward and backward hooks, `Hook` → `Hooks` → `HookCallback`, `ActivationStats` with its histograms and `color_dim` pictures, and the experiment of fastbook's chapter 13 — why activations collapse, and what bigger batches, 1cycle and batch norm (built here from scratch) do about it.
 
 Docs: https://mini-fastai.github.io/mini_fastai/hooks.html.md"""
 
@@ -6,12 +6,12 @@ Docs: https://mini-fastai.github.io/mini_fastai/hooks.html.md"""
 
 # %% auto #0
 __all__ = ['to_detach', 'Hook', 'hook_output', 'Hooks', 'hook_outputs', 'total_params', 'has_params', 'HookCallback',
-           'layer_summaries', 'layer_summary', 'ActivationStats']
+           'ActivationStats', 'BatchNorm']
 
-# %% ../nbs/07_hooks.ipynb #e68063e9
-import functools, itertools, os, warnings
+# %% ../nbs/07_hooks.ipynb #93dab6cb
+import numbers
 import torch
-from concurrent.futures import Future, ThreadPoolExecutor
+from torch import nn
 from fastcore.basics import patch
 from .learner import Callback
 from .data import subplots
@@ -55,7 +55,7 @@ def hook_output(module, detach=True, cpu=False, grad=False):
     "A `Hook` that stores the output of `module` (or, with `grad=True`, the gradients of its output)."
     return Hook(module, _hook_inner, is_forward=not grad, detach=detach, cpu=cpu)
 
-# %% ../nbs/07_hooks.ipynb #ee194d68
+# %% ../nbs/07_hooks.ipynb #71823a3a
 class Hooks:
     "A `Hook` with `hook_func` on each module of `ms`."
     def __init__(self, ms, hook_func, is_forward=True, detach=True, cpu=False):
@@ -73,8 +73,12 @@ class Hooks:
     def stored(self): return [h.stored for h in self.hooks]
 
     def remove(self):
-        "Unregister every hook."
-        for h in self.hooks: h.remove()
+        "Unregister every hook, even if one removal raises (Ctrl-C included); then raise the first error."
+        error = None
+        for h in self.hooks:
+            try: h.remove()
+            except BaseException as e: error = error or e
+        if error is not None: raise error
 
     def __enter__(self): return self
     def __exit__(self, *args): self.remove()
@@ -131,294 +135,118 @@ class HookCallback(Callback):
         if self.__dict__.get('hooks') is not None: self.hooks.remove()
     def __del__(self): self._remove()
 
-# %% ../nbs/07_hooks.ipynb #e81a6f2d
-_ROW = 64  # activations are packed from multiples of 64 elements: a row of 64 never holds two layers
+# %% ../nbs/07_hooks.ipynb #26671d12
+def _activation_summary(o, with_hist=False, hist_range=(0., 10.), n_bins=40, near_zero=0.05):
+    "Mean, std, fraction below `near_zero` and (with `with_hist`) counts in `n_bins` bins over [lo, hi) of the tensor `o`: one tensor, on `o`'s device."
+    o = o.detach().float()
+    res = torch.stack([o.mean(), o.std(), (o < near_zero).sum() / o.numel()])
+    if not with_hist: return res
+    lo, hi = hist_range
+    counts = torch.histc(o, n_bins, lo, hi)  # leaves out NaN and what is outside [lo, hi]...
+    counts[-1] -= (o == hi).sum()            # ...but counts `hi` itself in the last bin: not here
+    return torch.cat([res, counts])
 
-def _padded(n):
-    "`n` rounded up to a whole number of rows of `_ROW`: the room one activation of `n` values takes in a packed buffer."
-    return -(-n // _ROW) * _ROW
-
-def _fine_bins(near_zero, n_bins, hi):
-    "Fine bins (of width `near_zero`) per histogram bin, and the number of the fine bin at `hi` (fine bin 0: below zero)."
-    k = round(hi / n_bins / near_zero) if n_bins > 0 and near_zero > 0 else 0
-    if k < 1 or abs(k * near_zero * n_bins - hi) > 1e-6 * hi:
-        raise ValueError(f"the bin width hi/n_bins = {hi}/{n_bins} must be a positive multiple of near_zero = {near_zero}")
-    return k, n_bins * k + 1
-
-def _ways(n_layers, n_fine, device):
-    "How many interleaved sets of counters `bincount` gets (one on a GPU, which has no use for them)."
-    return 1 if device.type == 'cuda' else max(1, min(4, 32768 // (n_layers * n_fine)))
-
-@functools.lru_cache(maxsize=16)
-def _packing(lens, n_fine, ways, device):
-    "For activations of `lens` values packed one after the other, each padded to whole rows of `_ROW`: counter offsets, where the padding is, each row's layer and number of values, each layer's number of rows."
-    L, padded = len(lens), [_padded(n) for n in lens]
-    row_layer = torch.repeat_interleave(torch.arange(L), torch.tensor(padded, dtype=torch.long) // _ROW)
-    ends = torch.tensor(padded).cumsum(0).tolist()
-    pads = [torch.arange(e - p + n, e) for e, n, p in zip(ends, lens, padded)]
-    row_n = torch.full((len(row_layer),), float(_ROW), dtype=torch.float64)
-    for e, n, p in zip(ends, lens, padded):
-        if p > n: row_n[e // _ROW - 1] = _ROW - (p - n)
-    res = dict(row_off=(row_layer * n_fine).int()[:, None],                  # layer l counts in counters l*n_fine...
-               col_off=((torch.arange(_ROW) % ways) * (L * n_fine)).int(),  # ...of the counter set (value % ways)
-               pads=torch.cat(pads), row_layer=row_layer, row_n=row_n, n=torch.tensor(lens, dtype=torch.float64))
-    return {k: v.to(device) for k, v in res.items()} | {'layer_rows': [p // _ROW for p in padded]}
-
-@functools.lru_cache(maxsize=8)
-def _bin_matrix(n_fine, n_bins, k, device):
-    "A `[n_fine, 1 + n_bins]` matrix of 0s and 1s adding fine-bin counts into [near zero, histogram bins]."
-    m = torch.zeros(n_fine, 1 + n_bins, dtype=torch.float64)
-    m[:2, 0] = 1                                                                      # below zero, [0, near_zero)
-    m[1:1 + n_bins * k, 1:] = torch.eye(n_bins, dtype=torch.float64).repeat_interleave(k, 0)  # k fine bins per bin
-    return m.to(device)
-
-def _scratch(work, key, n, device):
-    "A float32 tensor of `n` elements kept in the dict `work` under `key` and reused (fresh memory costs page faults every batch)."
-    t = work.get(key)
-    if t is None or t.numel() < n or t.device != device: t = work[key] = torch.empty(n, device=device)
-    return t[:n]
-
-def _pack(tensors, work=None, device=None):
-    "`tensors` flattened into one float32 buffer (kept in `work`), each from a multiple of `_ROW` values, with their sizes."
-    parts, lens = [], []
-    device = device or tensors[0].device
-    for t in tensors:
-        f = t.detach().reshape(-1).to(device)
-        n, pad = f.numel(), -f.numel() % _ROW
-        parts.append(f)
-        if pad: parts.append(f[n - (n % _ROW):][:1].expand(pad))  # fill the last row with its first value (a view: no copy)
-        lens.append(n)
-    buf = _scratch({} if work is None else work, 'buf', sum(map(_padded, lens)), device)
-    torch.cat(parts, out=buf)
-    return buf, lens
-
-# %% ../nbs/07_hooks.ipynb #0f7e642c
-def _batch_sums(buf, lens, with_hist=True, near_zero=0.05, n_bins=40, hi=10., work=None):
-    "Row sums of the activations of `lens` values packed in `buf` (overwritten), and (if `with_hist`) the counts of their fine bins."
-    k, top = _fine_bins(near_zero, n_bins, hi) if with_hist else (1, 1)
-    L, nf, dev = len(lens), top + 1, buf.device
-    ways = _ways(L, nf, dev)
-    rows = buf.view(-1, _ROW)
-    r = torch.empty(3 if with_hist else 4, len(rows), device=dev)
-    r[0] = rows[:, 0]                                                   # each row's pivot: its first value
-    c = torch.sub(rows, rows[:, :1], out=_scratch({} if work is None else work, 'c', buf.numel(), dev).view(-1, _ROW))
-    torch.sum(c, 1, out=r[1])                                           # sum of x - pivot, by row
-    torch.sum(c.square_(), 1, out=r[2])                                 # and of its squares
-    if not with_hist:                                                   # near zero only: count by rows
-        torch.sum(torch.lt(rows, near_zero, out=c), 1, out=r[3])
-        return r, None
-    # Near zero and histogram: the fine bin of every value, turned into a counter number, all counted at once
-    torch.add(buf.new_ones(()), buf, alpha=1 / near_zero, out=buf)      # fine bin + 1: below 1 means below zero
-    if buf.is_cuda or not bool(r[1].sum().isfinite()): buf.nan_to_num_(nan=top, posinf=top, neginf=0)
-    buf.clamp_(0, top)
-    ids = buf.view(torch.int32).copy_(buf)                              # in place: the floats are not needed any more
-    p, n_counters = _packing(tuple(lens), nf, ways, dev), ways * L * nf
-    ids.view(-1, _ROW).add_(p['row_off']).add_(p['col_off'])
-    if len(p['pads']): ids.index_fill_(0, p['pads'], n_counters)      # the padding counts in one more counter, dropped
-    return r, torch.bincount(ids, minlength=n_counters + 1)
-
-def _finish(lens, r, counts, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
-    "Summaries `[n_batches, len(lens), 3 (+ n_bins)]` from the stacked results `r` and `counts` of `_batch_sums` on batches of the same `lens`."
-    k, top = _fine_bins(near_zero, n_bins, hi) if with_hist else (1, 1)
-    B, L, nf, dev = len(r), len(lens), top + 1, r.device
-    ways = _ways(L, nf, dev)
-    p = _packing(tuple(lens), nf, ways, dev)
-    layer, m, n = p['row_layer'], p['row_n'], p['n']
-    def by_layer(x): return torch.stack([rows.sum(-1) for rows in x.split(p['layer_rows'], -1)], -1)  # the rows of x added by layer
-    r = r.double()
-    piv, s, q = r[:, 0], r[:, 1], r[:, 2]                   # each row's first value, sum of x - piv and of its squares
-    mean = by_layer(torch.addcmul(s, piv, m)) / n           # a row adds up to m * piv + s
-    e = piv - mean[:, layer]                                 # each row's pivot, less its layer's mean
-    m2 = by_layer(torch.addcmul(q, e, torch.addcmul(s, m, e, value=0.5), value=2))  # sum of (x - mean)^2 = q + 2 e s + m e^2
-    std = (m2 / (n - 1)).clamp_min_(0).sqrt_()
-    if with_hist:
-        res = counts[:, :ways * L * nf].view(B, ways, L, nf).sum(1).double() @ _bin_matrix(nf, n_bins, k, dev)
-        res[..., 0] /= n
-    else:  # the padding of a row equals its first value
-        res = (by_layer(r[:, 3] - (_ROW - m) * (piv < near_zero)) / n)[..., None]
-    return torch.cat([mean[..., None], std[..., None], res], -1).float()
-
-# %% ../nbs/07_hooks.ipynb #295d4e16
-def layer_summaries(tensors, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
-    "Mean, std, fraction below `near_zero` and (if `with_hist`) counts in `n_bins` bins over [0, `hi`) of each of `tensors`: a `[len(tensors), 3 (+ n_bins)]` float tensor."
-    if not tensors: raise ValueError("layer_summaries needs at least one tensor")
-    buf, lens = _pack(tensors)
-    r, counts = _batch_sums(buf, lens, with_hist, near_zero, n_bins, hi)
-    return _finish(lens, r[None], None if counts is None else counts[None], with_hist, near_zero, n_bins, hi)[0]
-
-def layer_summary(o, with_hist=True, near_zero=0.05, n_bins=40, hi=10.):
-    "`layer_summaries` of the one tensor `o`: 3 (+ `n_bins`) numbers."
-    return layer_summaries([o], with_hist, near_zero, n_bins, hi)[0]
-
-# %% ../nbs/07_hooks.ipynb #6752a803
-class _BatchBuffer:
-    "Where one batch's activations are packed, with scratch space, and the summary being computed from them."
-    def __init__(self): self.work, self.future = {}, None
-
+# %% ../nbs/07_hooks.ipynb #6fce9da2
 class ActivationStats(HookCallback):
-    "Record the mean, std, fraction near zero and (with `with_hist`) a 40-bin histogram over [0, 10) of each hooked layer's output, per training batch."
-    order, flush_every, flush_bytes, in_background = -20, 256, 2**22, True
-    def __init__(self, with_hist=False, every=None, modules=None, remove_end=True, include_paramless=False, cpu=False):
-        super().__init__(modules=modules, every=every, remove_end=remove_end, detach=False, cpu=cpu, include_paramless=include_paramless)
-        self.with_hist, self._chunks, self._pending, self._worker = with_hist, [], [], None
+    "Per training batch and hooked layer: mean, std, fraction below 0.05 and (`with_hist`) a 40-bin histogram over `hist_range` of the output."
+    order = -20
+    def __init__(self, with_hist=False, every=None, modules=None, remove_end=True, include_paramless=False, cpu=False, hist_range=(0., 10.)):
+        if not hist_range[0] < hist_range[1]: raise ValueError(f"hist_range must be (lo, hi) with lo < hi, got {hist_range!r}")
+        super().__init__(modules=modules, every=every, remove_end=remove_end, cpu=cpu, include_paramless=include_paramless)
+        self.with_hist, self.hist_range, self._batches = with_hist, tuple(map(float, hist_range)), []
+
+    def before_fit(self):
+        super().before_fit()
+        self._batches, self._n_values, self._outs, self._stats = [], [], {}, None
+        paths = {m: p for p, m in self.model.named_modules()}
+        self.layer_names = [f"{paths.get(m, '?') or 'model'} ({type(m).__name__})" for m in self.hooked_modules]
 
     def hook(self, m, i, o):
-        "Keep the output of `m` until `after_pred` (a copy, if a later layer changes it in place)."
-        if not self.recording: return
-        if not isinstance(o, torch.Tensor):
-            raise TypeError(f"ActivationStats can only record modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
-        kept = self._copy(m, o) if self._copy_all or m in self._copied else o
-        self._outs[m] = (kept, o, o._version)  # the last call counts, for a module called twice
+        "Summarize the output of `m` at once, where it is; if `m` runs twice, its last call counts."
+        if not isinstance(o, torch.Tensor): raise TypeError(f"ActivationStats records modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
+        if self.recording: self._outs[m] = _activation_summary(o, self.with_hist, self.hist_range), o.numel()
 
-    def _summary(self, buf, lens, work): return _batch_sums(buf, lens, self.with_hist, work=work)
+    def after_batch(self):
+        "Keep the batch's summaries: one `[n_layers, 3 (+40)]` tensor, on the device."
+        outs, self._outs = self._outs, {}
+        if self.recording and len(outs) == len(self.hooked_modules):
+            summaries, n_values = zip(*(outs[m] for m in self.hooked_modules))
+            self._batches.append(torch.stack(summaries)); self._n_values.append(n_values)
+        super().after_batch()
 
-# %% ../nbs/07_hooks.ipynb #6d67dcb8
-@patch
-def _copy(self:ActivationStats, m, o):
-    "A copy of the output `o` of `m`, in a tensor kept for `m` and reused from batch to batch."
-    k = self._kept.get(m)
-    if k is None or k.shape != o.shape or k.dtype != o.dtype or k.device != o.device:
-        k = self._kept[m] = torch.empty(o.shape, dtype=o.dtype, device=o.device)
-    with torch.no_grad(): k.copy_(o)
-    return k
+    @property
+    def stats(self):
+        "All recorded batches, `[n_batches, n_layers, 3 (+40)]`: copied to the CPU when read (once), never during training."
+        if not self._batches: raise ValueError("No activation statistics recorded yet: fit a Learner with this callback first")
+        if self._stats is None or len(self._stats) < len(self._batches): self._stats = torch.stack(self._batches).cpu()
+        return self._stats
 
-@patch
-def _checked(self:ActivationStats, m, kept, o, version):
-    "What to summarize for `m`: `kept`, unless `o` was changed in place since the hook and not copied (then NaNs, and a warning)."
-    if o._version == version: return kept
-    self._copied.add(m)  # changed in place after the hook: copy its output from now on
-    if kept is not o: return kept
-    warnings.warn(f"ActivationStats: the output of {type(m).__name__} was changed in place after its hook, in a batch where it "
-                  "was not copied: its statistics for this batch are NaN. It is copied from now on.")
-    return torch.full_like(o, float('nan'))
+    def _check_layer(self, idx):
+        n = self.stats.shape[1]
+        if not isinstance(idx, numbers.Integral): raise TypeError(f"the layer index `idx` must be an integer, got {idx!r}")
+        if not -n <= idx < n: raise IndexError(f"layer index {idx} out of range: {n} layers were recorded")
 
-@patch
-def before_fit(self:ActivationStats):
-    HookCallback.before_fit(self)
-    self._chunks, self._pending, self._pending_bytes, self._outs, self._cur = [], [], 0, {}, 0
-    self._copied, self._copy_all, self._kept = set(), True, {}  # the first batch copies every output, and learns which change
-    self._counter_bytes = 32 * (_fine_bins(0.05, 40, 10.)[1] + 1) if self.with_hist else 0  # per layer: 4 sets of int64 counters
-    self._buffers = [_BatchBuffer(), _BatchBuffer()]
-    if self.in_background and torch.get_num_threads() == 1 and (os.cpu_count() or 1) > 1:
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix='ActivationStats')
+    def layer_stats(self, idx):
+        "Mean, std and fraction near zero of layer `idx`, per recorded batch: a `[3, n_batches]` tensor."
+        self._check_layer(idx)
+        return self.stats[:, idx, :3].T
 
-@patch
-def before_batch(self:ActivationStats):
-    HookCallback.before_batch(self)
-    if not self.recording: return
-    self._outs = {}
-    if self._worker is not None:
-        self._cur = 1 - self._cur  # the other buffer: the thread may still be reading the last one
-        b = self._buffers[self._cur]
-        if b.future is not None: b.future.result()
+    def hist(self, idx):
+        "The fraction of layer `idx`'s values in each histogram bin, per recorded batch: a `[40, n_batches]` tensor."
+        if not self.with_hist: raise ValueError("hist needs the histograms: create the callback with ActivationStats(with_hist=True)")
+        self._check_layer(idx)
+        return (self.stats[:, idx, 3:] / torch.tensor(self._n_values)[:, idx, None]).T
 
-@patch
-def _summarize(self:ActivationStats):
-    "Pack the outputs kept in this batch and summarize them (in the background thread if there is one)."
-    outs, self._outs = self._outs, {}
-    if not outs: return
-    if len(outs) == len(self.hooked_modules):
-        b = self._buffers[self._cur]
-        buf, lens = _pack([self._checked(m, *outs[m]) for m in self.hooked_modules], b.work, torch.device('cpu') if self.cpu else None)
-        if self._copy_all: self._kept, self._copy_all = {m: k for m, k in self._kept.items() if m in self._copied}, False
-        if self._worker is None: res = self._summary(buf, lens, b.work)
-        else: res = b.future = self._worker.submit(self._summary, buf, lens, b.work)
-        self._pending.append((tuple(lens), res))
-        self._pending_bytes += 16 * (buf.numel() // _ROW) + self._counter_bytes * len(lens)  # row sums: 4 float32 a row
-    if len(self._pending) >= self.flush_every or self._pending_bytes >= self.flush_bytes: self._flush()
-
-@patch
-def after_pred(self:ActivationStats):
-    if self.recording: self._summarize()
-@patch
-def after_batch(self:ActivationStats):
-    if self.recording: self._summarize()  # for a batch whose forward pass did not reach `after_pred`
-    HookCallback.after_batch(self)
-
-@patch
-def _flush(self:ActivationStats):
-    "Turn the pending results into statistics: one `_finish` for each run of batches of the same shapes, one copy to the CPU."
-    pending, self._pending, self._pending_bytes = self._pending, [], 0
-    for lens, group in itertools.groupby(pending, key=lambda p: p[0]):
-        res = [p.result() if isinstance(p, Future) else p for _, p in group]
-        counts = None if res[0][1] is None else torch.stack([c for _, c in res])
-        self._chunks.append(_finish(lens, torch.stack([r for r, _ in res]), counts, self.with_hist).cpu())
-
-@patch
-def after_train(self:ActivationStats): self._flush()
-@patch
-def after_fit(self:ActivationStats):
-    try:
-        if self._worker is not None: self._worker.shutdown()
-    finally:
-        self._worker, self._outs, self._kept = None, {}, {}
-        self._buffers = [_BatchBuffer(), _BatchBuffer()]  # let the packed buffers go
-        HookCallback.after_fit(self)
-    self._flush()
-
-@patch(as_prop=True)
-def stats(self:ActivationStats):
-    "All recorded statistics: a `[n_batches, n_layers, 3 (+ n_bins)]` tensor on the CPU (mean, std, near zero, histogram)."
-    self._flush()
-    if not self._chunks: raise ValueError("No activation statistics recorded yet: fit a Learner with this callback first")
-    if len(self._chunks) > 1: self._chunks = [torch.cat(self._chunks)]
-    return self._chunks[0]
-
-# %% ../nbs/07_hooks.ipynb #9ee061ef
-@patch
-def _check_layer(self:ActivationStats, idx):
-    n = self.stats.shape[1]
-    if not -n <= idx < n: raise IndexError(f"layer index {idx} out of range: {n} layers were recorded")
-
-@patch
-def layer_stats(self:ActivationStats, idx):
-    "Mean, std and fraction near zero of layer `idx` per recorded batch: a `[3, n_batches]` tensor."
-    self._check_layer(idx)
-    return self.stats[:, idx, :3].T
-
-@patch
-def hist(self:ActivationStats, idx):
-    "Histogram of the activations of layer `idx` per recorded batch (`log1p` of the counts): a `[40, n_batches]` tensor."
-    if not self.with_hist: raise ValueError("hist needs the histograms: create the callback with ActivationStats(with_hist=True)")
-    self._check_layer(idx)
-    return self.stats[:, idx, 3:].T.log1p()
-
-# %% ../nbs/07_hooks.ipynb #4e6d2000
-def _layer_name(self, idx):
-    n = len(self.hooked_modules)
-    return f"layer {idx % n} ({type(self.hooked_modules[idx]).__name__})"
+# %% ../nbs/07_hooks.ipynb #a84fe46a
+def _layer_name(self, idx): return self.layer_names[idx]
 
 @patch
 def plot_layer_stats(self:ActivationStats, idx, figsize=(12, 3)):
     "Mean, std and % of activations near zero of layer `idx`, against the training batch."
-    fig, axs = subplots(1, 3, figsize=figsize)
+    fig, axs = subplots(1, 3, figsize=figsize, layout='tight')
     for o, ax, title in zip(self.layer_stats(idx), axs, ('mean', 'std', '% near zero')):
-        ax.plot(o * 100 if title.startswith('%') else o)
-        ax.set_title(title)
-        ax.set_xlabel('batch')
+        ax.plot(o * 100 if title[0] == '%' else o); ax.set(title=title, xlabel='batch')
     fig.suptitle(_layer_name(self, idx))
-    fig.tight_layout()
     return axs
 
 @patch
 def color_dim(self:ActivationStats, idx, figsize=(10, 5), ax=None):
-    "The histograms of layer `idx` as an image: batches left to right, activations 0 to 10 bottom to top, colour = log(1 + count)."
-    res = self.hist(idx)
+    "Layer `idx`'s histograms as an image: a column per batch, values upwards, colour = log10 of the fraction of the batch in each bin."
+    h = self.hist(idx).clamp_min(1e-6).log10()
     if ax is None: ax = subplots(figsize=figsize)[1][0]
-    ax.imshow(res, origin='lower', aspect='auto', extent=(-0.5, res.shape[1] - 0.5, 0, 10))
-    ax.set_xlabel('batch')
-    ax.set_ylabel('activation value')
-    ax.set_title(_layer_name(self, idx))
+    ax.imshow(h, origin='lower', aspect='auto', vmin=-6, vmax=0, extent=(-0.5, h.shape[1] - 0.5, *self.hist_range))
+    ax.set(xlabel='batch', ylabel='activation value', title=_layer_name(self, idx))
     return ax
 
 @patch
 def plot_near_zero(self:ActivationStats, figsize=(8, 4), ax=None):
-    "% of activations near zero against the training batch, one line per hooked layer."
+    "% of activations near zero against the training batch: a line per layer, from the first (blue) to the last (red); named up to 12 layers."
     nz = self.stats[:, :, 2] * 100
     if ax is None: ax = subplots(figsize=figsize)[1][0]
-    for i in range(nz.shape[1]): ax.plot(nz[:, i], label=_layer_name(self, i))
-    ax.set_xlabel('batch')
-    ax.set_ylabel('% of activations below 0.05')
-    ax.set_ylim(-2, 102)
-    ax.legend(fontsize='small', loc='center left', bbox_to_anchor=(1, 0.5))
+    for i, t in enumerate(torch.linspace(0, 1, nz.shape[1]).tolist()): ax.plot(nz[:, i], color=(t, 0.2, 1 - t), label=_layer_name(self, i))
+    ax.set(xlabel='batch', ylabel='% of activations below 0.05', ylim=(-2, 102))
+    if nz.shape[1] <= 12: ax.legend(fontsize='small', loc='center left', bbox_to_anchor=(1, 0.5))
     return ax
+
+# %% ../nbs/07_hooks.ipynb #7e940f6d
+class BatchNorm(nn.Module):
+    "Batch normalization of `[N, C, ...]` inputs, channel by channel: the batch's mean and variance in training, running averages in evaluation, then a learned scale and shift."
+    def __init__(self, nf, mom=0.1, eps=1e-5):
+        super().__init__()
+        self.mom, self.eps = mom, eps
+        self.weight, self.bias = nn.Parameter(torch.ones(nf)), nn.Parameter(torch.zeros(nf))  # the scale and the shift
+        self.register_buffer('running_mean', torch.zeros(nf))
+        self.register_buffer('running_var', torch.ones(nf))
+
+    def forward(self, x):
+        dims, shape = [0, *range(2, x.ndim)], (1, -1) + (1,) * (x.ndim - 2)  # every axis but the channels; one channel's shape
+        if self.training:
+            n = x.numel() // x.shape[1]  # values per channel
+            if n < 2: raise ValueError(f"BatchNorm needs more than one value per channel in training, got input of shape {tuple(x.shape)}")
+            mean, var = x.mean(dims), x.var(dims, correction=0)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean, self.mom)
+                self.running_var.lerp_(var * n / (n - 1), self.mom)  # the running variance is the unbiased one, as in PyTorch
+        else: mean, var = self.running_mean, self.running_var
+        x = (x - mean.view(shape)) / (var.view(shape) + self.eps).sqrt()
+        return x * self.weight.view(shape) + self.bias.view(shape)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from .data import mnist_sample, show_image
 from .learner import Learner
-from .hooks import layer_summary, _layer_name
+from .hooks import _activation_summary, _layer_name
 from .schedule import minimum, steep, valley, slide, _suggest, _loss_array
 
 # %% ../nbs/15_widgets.ipynb #ecfa3c90
@@ -358,7 +358,7 @@ class ActivationExplorer(Explorer):
         if not act_stats.with_hist:
             raise ValueError("color_dim needs the histograms: record with ActivationStats(with_hist=True)")
         act_stats._check_layer(idx)
-        self.act_stats, self.near_zero = act_stats, _defaults(layer_summary)['near_zero']
+        self.act_stats, self.near_zero = act_stats, _defaults(_activation_summary)['near_zero']
         layers = W.Dropdown(options=[(_layer_name(act_stats, i), i) for i in range(n)], value=idx % n, description='layer')
         super().__init__({'idx': layers})
 
