@@ -181,21 +181,19 @@ class ActivationStats(HookCallback):
         if self._stats is None or len(self._stats) < len(self._batches): self._stats = torch.stack(self._batches).cpu()
         return self._stats
 
-    def _check_layer(self, idx):
-        n = self.stats.shape[1]
+    def _layer(self, idx):
         if not isinstance(idx, numbers.Integral): raise TypeError(f"the layer index `idx` must be an integer, got {idx!r}")
-        if not -n <= idx < n: raise IndexError(f"layer index {idx} out of range: {n} layers were recorded")
+        if not -self.stats.shape[1] <= idx < self.stats.shape[1]: raise IndexError(f"layer index {idx} out of range: {self.stats.shape[1]} layers were recorded")
+        return self.stats[:, idx]
 
     def layer_stats(self, idx):
         "Mean, std and fraction near zero of layer `idx`, per recorded batch: a `[3, n_batches]` tensor."
-        self._check_layer(idx)
-        return self.stats[:, idx, :3].T
+        return self._layer(idx)[:, :3].T
 
     def hist(self, idx):
         "The fraction of layer `idx`'s values in each histogram bin, per recorded batch: a `[40, n_batches]` tensor."
         if not self.with_hist: raise ValueError("hist needs the histograms: create the callback with ActivationStats(with_hist=True)")
-        self._check_layer(idx)
-        return (self.stats[:, idx, 3:] / torch.tensor(self._n_values)[:, idx, None]).T
+        return (self._layer(idx)[:, 3:] / torch.tensor(self._n_values)[:, idx, None]).T
 
 # %% ../nbs/07_hooks.ipynb #a84fe46a
 def _layer_name(self, idx): return self.layer_names[idx]
@@ -204,16 +202,14 @@ def _layer_name(self, idx): return self.layer_names[idx]
 def plot_layer_stats(self:ActivationStats, idx, figsize=(12, 3)):
     "Mean, std and % of activations near zero of layer `idx`, against the training batch."
     fig, axs = subplots(1, 3, figsize=figsize, layout='tight')
-    for o, ax, title in zip(self.layer_stats(idx), axs, ('mean', 'std', '% near zero')):
-        ax.plot(o * 100 if title[0] == '%' else o); ax.set(title=title, xlabel='batch')
+    for o, ax, title in zip(self.layer_stats(idx) * torch.tensor([[1.], [1.], [100.]]), axs, ('mean', 'std', '% near zero')): ax.plot(o); ax.set(title=title, xlabel='batch')
     fig.suptitle(_layer_name(self, idx))
     return axs
 
 @patch
 def color_dim(self:ActivationStats, idx, figsize=(10, 5), ax=None):
     "Layer `idx`'s histograms as an image: a column per batch, values upwards, colour = log10 of the fraction of the batch in each bin."
-    h = self.hist(idx).clamp_min(1e-6).log10()
-    if ax is None: ax = subplots(figsize=figsize)[1][0]
+    h, ax = self.hist(idx).clamp_min(1e-6).log10(), ax or subplots(figsize=figsize)[1][0]
     ax.imshow(h, origin='lower', aspect='auto', vmin=-6, vmax=0, extent=(-0.5, h.shape[1] - 0.5, *self.hist_range))
     ax.set(xlabel='batch', ylabel='activation value', title=_layer_name(self, idx))
     return ax
@@ -221,8 +217,7 @@ def color_dim(self:ActivationStats, idx, figsize=(10, 5), ax=None):
 @patch
 def plot_near_zero(self:ActivationStats, figsize=(8, 4), ax=None):
     "% of activations near zero against the training batch: a line per layer, from the first (blue) to the last (red); named up to 12 layers."
-    nz = self.stats[:, :, 2] * 100
-    if ax is None: ax = subplots(figsize=figsize)[1][0]
+    nz, ax = self.stats[:, :, 2] * 100, ax or subplots(figsize=figsize)[1][0]
     for i, t in enumerate(torch.linspace(0, 1, nz.shape[1]).tolist()): ax.plot(nz[:, i], color=(t, 0.2, 1 - t), label=_layer_name(self, i))
     ax.set(xlabel='batch', ylabel='% of activations below 0.05', ylim=(-2, 102))
     if nz.shape[1] <= 12: ax.legend(fontsize='small', loc='center left', bbox_to_anchor=(1, 0.5))

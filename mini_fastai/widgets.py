@@ -357,7 +357,7 @@ class ActivationExplorer(Explorer):
         n = act_stats.stats.shape[1]  # raises if nothing was recorded yet
         if not act_stats.with_hist:
             raise ValueError("color_dim needs the histograms: record with ActivationStats(with_hist=True)")
-        act_stats._check_layer(idx)
+        act_stats._layer(idx)
         self.act_stats, self.near_zero = act_stats, _defaults(_activation_summary)['near_zero']
         layers = W.Dropdown(options=[(_layer_name(act_stats, i), i) for i in range(n)], value=idx % n, description='layer')
         super().__init__({'idx': layers})
