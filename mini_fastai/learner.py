@@ -597,8 +597,7 @@ class Recorder(Callback):
         self.log += vals if vals else [None]
     def after_validate(self):
         self.valid_values = [_maybe_item(m.value) for m in self._valid_mets]
-        if hasattr(self, 'log'):
-            self.log += self.valid_values if self.valid_values or not self.valid_metrics else [None] * (1 + len(self.metrics))
+        if hasattr(self, 'log'): self.log += self.valid_values   # a cancelled validation adds no column
     def after_cancel_train(self): self.cancel_train = True
     def after_cancel_validate(self): self.cancel_valid = True
     def after_epoch(self):
@@ -618,7 +617,7 @@ class Recorder(Callback):
         ax.plot(range(skip_start, len(losses)), losses[skip_start:], label='train (smoothed)')
         if with_valid and self.valid_metrics and self.values:
             col = self.metric_names.index('valid_loss') - 1
-            pts = [(it, v[col]) for it, v in zip(self.iters, self.values) if it >= skip_start and v[col] is not None]
+            pts = [(it, v[col]) for it, v in zip(self.iters, self.values) if it >= skip_start and len(v) > col and v[col] is not None]
             ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', label='valid')
         ax.set_xlabel('training batches'); ax.set_ylabel('loss'); ax.legend()
         return ax

@@ -591,7 +591,8 @@ class TrackerCallback(Callback):
             raise ValueError(f"{type(self).__name__} cannot monitor {self.monitor!r}: the epoch table has {names}")
         self.idx, self.warned = names.index(self.monitor), False
     def after_epoch(self):
-        val = self.recorder.values[-1][self.idx]
+        row = self.recorder.values[-1]
+        val = row[self.idx] if self.idx < len(row) else None  # a cancelled validation leaves the row short
         if val is None and not self.warned:
             warnings.warn(f"{type(self).__name__}: no value of {self.monitor!r} in epoch {self.epoch} (no validation data?): "
                           "it cannot improve, so nothing is saved or counted as a best")

@@ -6,15 +6,15 @@ Docs: https://mini-fastai.github.io/mini_fastai/schedule.html.md"""
 
 # %% auto #0
 __all__ = ['annealer', 'sched_lin', 'sched_cos', 'sched_no', 'sched_exp', 'SchedLin', 'SchedCos', 'SchedNo', 'SchedExp',
-           'SchedPoly', 'combine_scheds', 'combined_cos', 'ParamScheduler', 'LRSchedulerCallback', 'TrainingState',
-           'LRFinder', 'minimum', 'steep', 'valley', 'slide']
+           'SchedPoly', 'combine_scheds', 'combined_cos', 'ParamScheduler', 'LRSchedulerCallback', 'RNGState',
+           'TrainingState', 'LRFinder', 'minimum', 'steep', 'valley', 'slide']
 
 # %% ../nbs/06_schedule.ipynb #6b4f3a07
-import bisect, collections, functools, math, warnings
+import bisect, collections, functools, math, numbers, random, warnings
 import numpy as np
 import torch
 from fastcore.basics import patch
-from .learner import (Learner, Callback, Recorder, CancelFitException, CancelValidException, _as_list)
+from .learner import (Learner, Callback, Recorder, CancelFitException, CancelValidException, noop, _as_list)
 
 # %% ../nbs/06_schedule.ipynb #ea12f42c
 class _Annealer:
@@ -78,7 +78,7 @@ def combine_scheds(pcts, scheds):
     pcts = [float(p) for p in pcts]
     if len(pcts) != len(scheds): raise ValueError(f"combine_scheds: {len(pcts)} pcts for {len(scheds)} schedules")
     if not pcts: raise ValueError("combine_scheds: no schedules")
-    if any(p < 0 for p in pcts): raise ValueError(f"combine_scheds: pcts must be non-negative, got {pcts}")
+    if not all(p >= 0 for p in pcts): raise ValueError(f"combine_scheds: pcts must be non-negative numbers, got {pcts}")
     if abs(sum(pcts) - 1) > 1e-6: raise ValueError(f"combine_scheds: pcts must sum to 1, got {pcts} (sum {sum(pcts):g})")
     return _CombinedSched(pcts, scheds)
 
@@ -136,8 +136,12 @@ class _Resumed:
     def __init__(self, f, start, n): self.f, self.start, self.n = f, start, n
     def __call__(self, pos): return self.f((self.start + pos * (self.n - self.start)) / self.n)
 
-def _resume(scheds, start_epoch, n_epoch):
+def _check_epochs(n_epoch, start_epoch):
+    "Refuse, before anything changes, an `n_epoch` that is not a whole number >= 1, or a `start_epoch` outside it."
+    if not (isinstance(n_epoch, numbers.Integral) and n_epoch >= 1): raise ValueError(f"n_epoch must be a whole number >= 1, got {n_epoch!r}")
     if not 0 <= start_epoch < n_epoch: raise ValueError(f"start_epoch must be in [0, {n_epoch}), got {start_epoch}")
+
+def _resume(scheds, start_epoch, n_epoch):
     if start_epoch == 0: return scheds
     return {k: [_Resumed(s, start_epoch, n_epoch) for s in f] if isinstance(f, (list, tuple)) else _Resumed(f, start_epoch, n_epoch)
             for k, f in scheds.items()}
@@ -160,6 +164,9 @@ def _lr_array(self:Learner, lr, reset_opt):
 def fit_one_cycle(self:Learner, n_epoch, lr_max=None, div=25., div_final=1e5, pct_start=0.25, wd=None,
                   moms=None, cbs=None, reset_opt=False, start_epoch=0):
     "Fit `n_epoch` epochs with the 1cycle policy: cosine warm-up to `lr_max` then annealing; momentum the other way."
+    _check_epochs(n_epoch, start_epoch)
+    if not 0 <= pct_start <= 1: raise ValueError(f"pct_start must be in [0, 1], got {pct_start}")
+    if not (div > 0 and div_final > 0): raise ValueError(f"div and div_final must be positive, got div={div}, div_final={div_final}")
     lr_max = self._lr_array(lr_max, reset_opt)
     scheds = {'lr': combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final),
               'mom': combined_cos(pct_start, *(self.moms if moms is None else moms))}
@@ -170,6 +177,9 @@ def fit_one_cycle(self:Learner, n_epoch, lr_max=None, div=25., div_final=1e5, pc
 def fit_flat_cos(self:Learner, n_epoch, lr=None, div_final=1e5, pct_start=0.75, wd=None, cbs=None,
                  reset_opt=False, start_epoch=0):
     "Fit `n_epoch` epochs at a flat `lr`, annealed with a cosine to `lr/div_final` after the first `pct_start` of training."
+    _check_epochs(n_epoch, start_epoch)
+    if not 0 <= pct_start <= 1: raise ValueError(f"pct_start must be in [0, 1], got {pct_start}")
+    if not div_final > 0: raise ValueError(f"div_final must be positive, got {div_final}")
     lr = self._lr_array(lr, reset_opt)
     self._fit_sched(n_epoch, {'lr': combined_cos(pct_start, lr, lr, lr / div_final)}, cbs=cbs, wd=wd, start_epoch=start_epoch)
 
@@ -178,10 +188,12 @@ def fit_flat_cos(self:Learner, n_epoch, lr=None, div_final=1e5, pct_start=0.75, 
 def fit_sgdr(self:Learner, n_cycles, cycle_len, lr_max=None, cycle_mult=2, cbs=None, reset_opt=False, wd=None,
              start_epoch=0):
     "Fit `n_cycles` cosine cycles from `lr_max` to 0, the first `cycle_len` epochs long, each `cycle_mult` times longer."
-    if n_cycles < 1 or cycle_len < 1: raise ValueError(f"fit_sgdr needs n_cycles >= 1 and cycle_len >= 1, got {n_cycles} and {cycle_len}")
-    lr_max = self._lr_array(lr_max, reset_opt)
+    if not all(isinstance(v, numbers.Integral) and v >= 1 for v in (n_cycles, cycle_len, cycle_mult)):
+        raise ValueError(f"fit_sgdr needs whole numbers n_cycles, cycle_len, cycle_mult >= 1, got {n_cycles}, {cycle_len}, {cycle_mult}")
     lens = [cycle_len * cycle_mult**i for i in range(n_cycles)]
     n_epoch = sum(lens)
+    _check_epochs(n_epoch, start_epoch)
+    lr_max = self._lr_array(lr_max, reset_opt)
     scheds = {'lr': combine_scheds([l / n_epoch for l in lens], [SchedCos(lr_max, 0) for _ in lens])}
     self._fit_sched(n_epoch, scheds, cbs=cbs, wd=wd, start_epoch=start_epoch)
 
@@ -206,22 +218,46 @@ class LRSchedulerCallback(Callback):
     def after_epoch(self):
         if self.every != 'epoch': return
         if isinstance(self.sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            val = self.recorder.values[-1][self.recorder.metric_names.index('valid_loss') - 1] if self.recorder.valid_metrics else None
+            val = dict(zip(self.recorder.metric_names[1:], self.recorder.values[-1])).get('valid_loss')  # None if not validated
             if val is not None: self.sched.step(val)
         else: self.sched.step()
     def after_fit(self):
         if getattr(self.learn, 'recorder', None) is not None and hasattr(self, 'hps'): self.recorder.hps = self.hps
 
+# %% ../nbs/06_schedule.ipynb #5e1d0c21
+def _dl_generators(dls):
+    "The `torch.Generator`s that the `DataLoader`s in `dls` (or their samplers) draw from."
+    gens = []
+    for dl in dls:
+        bs = getattr(dl, 'batch_sampler', None)
+        for o in (dl, getattr(dl, 'sampler', None), bs, getattr(bs, 'sampler', None)):
+            g = getattr(o, 'generator', None)
+            if isinstance(g, torch.Generator) and all(g is not h for h in gens): gens.append(g)
+    return gens
+
+class RNGState:
+    "A copy of every random number generator training draws from: Python's, NumPy's, torch's (CPU, each GPU) and those of `dls`."
+    def __init__(self, dls=()):
+        self.py, self.np, self.cpu = random.getstate(), np.random.get_state(), torch.get_rng_state()
+        self.cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        self.gens = [(g, g.get_state()) for g in _dl_generators(dls)]
+    def restore(self):
+        "Put every generator back where it was."
+        random.setstate(self.py); np.random.set_state(self.np); torch.set_rng_state(self.cpu)
+        if self.cuda is not None: torch.cuda.set_rng_state_all(self.cuda)
+        for g, s in self.gens: g.set_state(s)
+
 # %% ../nbs/06_schedule.ipynb #b34c40b0
 def _clone(v): return v.detach().clone() if isinstance(v, torch.Tensor) else v
 
 class TrainingState:
-    "A copy in memory of what training changes: weights, buffers, gradients, train/eval modes, optimizer state and hyper-parameters."
+    "A copy in memory of what training changes: weights, buffers, gradients, modes, optimizer state and hyper-parameters, random generators."
     def __init__(self, learn):
         self.learn, m, self.opt = learn, learn.model, learn.opt
         self.tensors = [(t, t.detach().clone()) for t in list(m.parameters()) + list(m.buffers())]
         self.grads = [(p, _clone(p.grad)) for p in m.parameters()]
         self.modes = [(mod, mod.training) for mod in m.modules()]
+        self.rng = RNGState(learn.dls)
         if self.opt is not None:
             self.opt_state = {p: {k: _clone(v) for k, v in s.items()} for p, s in self.opt.state.items()}
             self.groups = [{k: _clone(v) for k, v in g.items() if k != 'params'} for g in self.opt.param_groups]
@@ -232,6 +268,7 @@ class TrainingState:
             for t, v in self.tensors: t.copy_(v)
         for p, g in self.grads: p.grad = g
         for mod, training in self.modes: mod.training = training
+        self.rng.restore()
         self.learn.opt = self.opt
         if self.opt is None: return
         self.opt.state.clear()
@@ -244,7 +281,10 @@ class TrainingState:
 class LRFinder(ParamScheduler):
     "Train with a learning rate growing exponentially from `start_lr` to `end_lr` over `num_it` batches, then restore everything."
     def __init__(self, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True):
-        if num_it < 6: raise ValueError(f"LRFinder needs num_it >= 6 batches to give a usable curve, got {num_it}")
+        start, end = np.asarray(start_lr, dtype=float), np.asarray(end_lr, dtype=float)
+        if not np.all(start > 0): raise ValueError(f"start_lr must be positive, got {start_lr}")
+        if not np.all((end > start) & np.isfinite(end)): raise ValueError(f"end_lr must be finite and larger than start_lr, got start_lr={start_lr}, end_lr={end_lr}")
+        if not (isinstance(num_it, numbers.Integral) and num_it >= 16): raise ValueError(f"num_it must be a whole number >= 16 (the suggestions need 10 points after skipping the first tenth and the last 5), got {num_it!r}")
         if isinstance(start_lr, (list, tuple, np.ndarray)): sched = [SchedExp(s, e) for s, e in zip(start_lr, np.broadcast_to(end_lr, len(start_lr)))]
         else: sched = SchedExp(start_lr, end_lr)
         super().__init__({'lr': sched})
@@ -265,7 +305,7 @@ class LRFinder(ParamScheduler):
     def after_fit(self):
         super().after_fit()
         if self.state is not None: self.state.restore()
-        self.state = None
+        self.state, self.recorder._finder = None, (self.recorder.lrs, self.num_it)  # this run's list: a later fit makes new ones
 
 # %% ../nbs/06_schedule.ipynb #95a7fcbf
 def minimum(lrs, losses, num_it):
@@ -273,9 +313,13 @@ def minimum(lrs, losses, num_it):
     return float(lrs[np.argmin(losses)]) / 10
 
 def steep(lrs, losses, num_it):
-    "The learning rate where the loss falls fastest against log(lr)."
-    slopes = np.diff(losses) / np.diff(np.log(lrs))
-    return float(lrs[np.argmin(slopes)])
+    "The learning rate where the loss falls fastest against log(lr), on the final descent to the minimum."
+    lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    low = int(np.argmin(losses))
+    start = np.flatnonzero(losses[:low + 1] >= np.median(losses[:low + 1]))[-1]   # the last point at the usual level
+    if start == low: return float(lrs[low])                                       # no descent at all
+    slopes = np.gradient(losses[start:low + 1], np.log(lrs[start:low + 1]))
+    return float(lrs[start + np.argmin(slopes)])
 
 def valley(lrs, losses, num_it):
     "The middle of the longest valley: the longest run of points over which the loss keeps going down."
@@ -337,6 +381,18 @@ def _suggest(lrs, losses, num_it, suggest_funcs):
     else: res = [f(lrs, losses, num_it) for f in suggest_funcs]
     return collections.namedtuple('SuggestedLRs', names)(*res)
 
+class _FinderDone(Callback):
+    "When the range test ends, say so: in place of its progress bar in a notebook, else on a line (unless `quiet`)."
+    def __init__(self, show_plot, quiet): self.show_plot, self.quiet = show_plot, quiet
+    def after_cancel_fit(self):
+        lrs = self.recorder.lrs
+        if not lrs: return
+        msg = f"LR Finder is complete ({len(lrs)} batches, lr {lrs[0]:.1e} to {lrs[-1]:.1e})"
+        msg += "." if self.show_plot else ", type learn.recorder.plot() to see the graph."
+        bar = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
+        if bar is not None: bar.write(msg)
+        elif not self.quiet: print(msg)
+
 @patch
 def lr_find(self:Learner, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, show_plot=True, suggest_funcs=(minimum, steep)):
     "Run the LR range test, restore the learner, plot the loss against the lr and return the suggestions (a namedtuple)."
@@ -345,12 +401,32 @@ def lr_find(self:Learner, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, s
     except TypeError: n_epoch = num_it
     if self.opt is None: self.create_opt()
     self.model.to(self.device)
-    cb.state = TrainingState(self)
+    cb.state, done = TrainingState(self), _FinderDone(show_plot, quiet=self.logger is noop)
     try:
-        with self.no_logging(): self.fit(n_epoch, cbs=cb)
+        with self.no_logging(): self.fit(n_epoch, cbs=[cb, done])
     finally:
         if cb.state is not None: cb.state.restore()
     suggest_funcs = [suggest_funcs] if callable(suggest_funcs) else list(suggest_funcs or [])
     res = _suggest(self.recorder.lrs, self.recorder.losses, num_it, suggest_funcs) if suggest_funcs else None
     if show_plot: self.recorder.plot_lr_find(suggestions=res)
     return res
+
+# %% ../nbs/06_schedule.ipynb #3c0ffeea
+@patch(as_prop=True)
+def min_grad_lr(self:Recorder):
+    "fastai v1's name: where the curve of the last LR finder run falls fastest (the `steep` suggestion)."
+    run = getattr(self, '_finder', None)
+    if run is None or run[0] is not self.lrs: raise ValueError("No LR finder run recorded: call learn.lr_find() first.")
+    return _suggest(self.lrs, self.losses, run[1], [steep]).steep
+
+@patch
+def plot(self:Recorder, skip_end=5, suggestion=True, ax=None):
+    "fastai v1's name: the last LR finder run's loss against the lr (log scale), with a red dot at the minimum numerical gradient."
+    lr = self.min_grad_lr
+    ax = self.plot_lr_find(skip_end=skip_end, ax=ax)
+    lrs, losses = np.array(self.lrs, dtype=float), _loss_array(self.losses)
+    ok = np.isfinite(losses)
+    if suggestion and np.isfinite(lr):
+        ax.plot(lr, np.interp(np.log(lr), np.log(lrs[ok]), losses[ok]), 'ro', label=f'min numerical gradient: {lr:.2e}')
+        ax.legend(loc='best')
+    return ax

@@ -5,7 +5,7 @@ import pytest, torch
 
 ROOT = Path(__file__).resolve().parents[1]
 LAST_LINE = re.compile(r'learner_overhead_vs_torch=(\S+) actstats_hist_overhead=(\S+) fastai_overhead_vs_torch=(\S+)')
-TINY = ['--quick', '--n-train', '128', '--n-valid', '64', '--rounds', '1', '--num-it', '8', '--oc-epochs', '1',
+TINY = ['--quick', '--n-train', '128', '--n-valid', '64', '--rounds', '1', '--num-it', '16', '--oc-epochs', '1',
         '--mem-batches', '5', '--skip', 'imports']
 
 @pytest.fixture(scope='module')
