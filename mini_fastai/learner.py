@@ -209,8 +209,8 @@ def fit(self:Learner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False, star
         try:
             try: self('before_fit'); self._do_fit(start_epoch)
             except CancelFitException: self('after_cancel_fit')
-        except BaseException:
-            self._after_fit_cleanup(); raise     # `after_fit` still runs, like a `finally`
+        except BaseException as e:
+            self._after_fit_cleanup(e); raise    # `after_fit` still runs, like a `finally`
         self('after_fit'); self._end_cleanup()
 
 @patch
@@ -218,7 +218,9 @@ def _do_fit(self:Learner, start_epoch=0):
     for self.epoch in range(start_epoch, self.n_epoch): self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
 @patch
-def _do_epoch(self:Learner): self._do_epoch_train(); self._do_epoch_validate()
+def _do_epoch(self:Learner):
+    self._do_epoch_train()
+    if self.dls.valid is not None: self._do_epoch_validate()   # `DataLoaders(train, None)`: no validation
 
 @patch
 def _do_epoch_train(self:Learner):
@@ -427,8 +429,10 @@ def _prepare_opt(self:Learner, lr, wd, reset_opt):
 
 # %% ../nbs/05_learner.ipynb #e8bdc97b
 @patch
-def _after_fit_cleanup(self:Learner):
-    "After an error: run every `after_fit` handler whatever each raises (the first error is the one reported), then clean up."
+def _after_fit_cleanup(self:Learner, exc=None):
+    "After the error `exc`: name where it happened, run every `after_fit` handler whatever each raises (`exc` is the one reported), clean up."
+    if exc is not None and self.dl is not None and hasattr(exc, 'add_note'):
+        exc.add_note(f"(raised in epoch {self.epoch}, {'training' if self.training else 'validation'} batch {self.iter})")
     if self._handlers is None: self._build_handlers()
     interrupted = None
     try:
@@ -551,12 +555,12 @@ class Recorder(Callback):
 
     @property
     def metric_names(self):
-        "The column names of the epoch table."
-        names = [m.name for m in self.metrics]
-        if self.train_metrics and self.valid_metrics:
+        "The column names of the epoch table (no validation columns without a validation `DataLoader`)."
+        names, valid = [m.name for m in self.metrics], self.valid_metrics and self.dls.valid is not None
+        if self.train_metrics and valid:
             names = ['loss'] + names
             names = [f'train_{n}' for n in names] + [f'valid_{n}' for n in names]
-        elif self.valid_metrics: names = ['train_loss', 'valid_loss'] + names
+        elif valid: names = ['train_loss', 'valid_loss'] + names
         else: names = ['train_loss'] + names
         return ['epoch'] + names + (['time'] if self.add_time else [])
 
@@ -731,6 +735,7 @@ def no_bar(self:Learner):
 @patch
 def validate(self:Learner, ds_idx=1, dl=None, cbs=None):
     "Validation loss and metrics on `self.dls[ds_idx]` (or `dl`)."
+    if dl is None and self.dls[ds_idx] is None: raise ValueError(f"There is no DataLoader number {ds_idx} to validate on (DataLoaders(train, None)): pass `dl=`")
     with self.added_cbs(cbs), self.removed_cbs(ProgressCallback):
         self.model.to(self.device)
         try: self._do_epoch_validate(ds_idx, dl)

@@ -82,10 +82,14 @@ def check_one_batch(self:Learner):
     try: n = len(self.dls.train)
     except TypeError: n = None
     if n == 0: raise ValueError("The training DataLoader is empty (0 batches): check the data set's length, `batch_size` and `drop_last`.")
+    if self.dls.valid is not None and _n_batches(self.dls.valid) == 0:
+        warnings.warn("The validation DataLoader is empty (0 batches): the epoch table will have no validation loss or metrics, "
+                      "and trackers (SaveModelCallback, EarlyStoppingCallback) nothing to monitor.")
     try: b = _peek_batch(self.dls.train)
     except StopIteration: raise ValueError("The training DataLoader is empty: it yielded no batch.") from None
     self._split(b)
     xb, yb = to_device(self.xb, self.device), to_device(self.yb, self.device)
+    self._check_last_batch(xb, yb)
     small = _first_items(xb, yb)
     if small is not None:
         try: return self._check_batch(*small)
@@ -101,10 +105,17 @@ def _check_batch(self:Learner, xb, yb):
             try: pred = self._call_model(xb)
             except RuntimeError as e:
                 md, bd = _devices(self.model, xb)
-                if 'device' in str(e): raise RuntimeError(
-                    f"Model and data are on different devices: {e} (model parameters and buffers on {sorted(md)}, batch on {sorted(bd)}). "
-                    "`model.to(device)` moves only parameters and registered buffers: keep any other tensor the model uses "
-                    "in a buffer (`self.register_buffer(name, tensor)`), or pass `device=` to the Learner.") from e
+                if 'device' in str(e):
+                    where = (f"the model's parameters and buffers and the batch are all on {sorted(md)}, so the model uses another tensor, "
+                             "one that is neither a parameter nor a buffer" if md == bd else
+                             f"model parameters and buffers on {sorted(md)}, batch on {sorted(bd)}")
+                    raise RuntimeError(f"Model and data are on different devices: {e} ({where}). `model.to(device)` moves only "
+                        "parameters and registered buffers: keep any other tensor the model uses in a buffer "
+                        "(`self.register_buffer(name, tensor)`), or pass `device=` to the Learner.") from e
+                if 'dtype' in str(e) or 'scalar type' in str(e):
+                    raise TypeError(f"Model and data have different dtypes: {e} (model parameters {sorted(_dtypes(self.model.parameters()))}, "
+                                    f"batch inputs {sorted(_dtypes(_tensors(xb)))}). Convert one to the other, e.g. `model.float()` or "
+                                    "the inputs with `.float()` in the data set.") from e
                 raise
             if not len(yb): return
             y = yb[0]
@@ -126,6 +137,37 @@ def _check_batch(self:Learner, xb, yb):
     finally:
         self.model.train(was_training)
         self.xb, self.yb = (None,), (None,)
+
+def _dtypes(ts): return {str(t.dtype).replace('torch.', '') for t in ts}
+def _tensors(o):
+    "The tensors in `o`, a tensor or nested tuples, lists and dicts of them."
+    if isinstance(o, torch.Tensor): return [o]
+    if isinstance(o, Mapping): o = list(o.values())
+    return [t for x in o for t in _tensors(x)] if isinstance(o, (list, tuple)) else []
+
+def _last_batch_size(dl):
+    "How many items the last batch of `dl` has, when its sampler is plain (`None` if unknown or `drop_last`)."
+    bs, ds = getattr(dl, 'batch_size', None), getattr(dl, 'dataset', None)
+    if bs is None or getattr(dl, 'drop_last', False) or not hasattr(ds, '__len__'): return None
+    return len(ds) % bs or bs
+
+@patch
+def _check_last_batch(self:Learner, xb, yb):
+    "Batch norm cannot train on a batch of one item (one value per channel): find out now if the last training batch has one and breaks it."
+    bns = [m for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    one = _first_items(xb, yb, n=1) if bns and _last_batch_size(self.dls.train) == 1 else None
+    if one is None: return
+    saved, was_training = [{k: v.clone() for k, v in m.state_dict().items()} for m in bns], self.model.training
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]): self.model.train(); self._call_model(one[0])
+    except ValueError as e:
+        if 'Expected more than 1 value per channel' not in str(e): raise
+        dl = self.dls.train
+        raise ValueError(f"The last training batch has a single item ({len(dl.dataset)} items, batch_size={dl.batch_size}), and batch norm "
+                         "cannot normalize one item in training: pass `drop_last=True` to the training DataLoader, or another batch_size.") from e
+    finally:
+        for m, s in zip(bns, saved): m.load_state_dict(s)
+        self.model.train(was_training)
 
 def _follows_pct_train(cb):
     "Does `cb` set hyper-parameters from `pct_train`, with `ParamScheduler`'s `before_batch`? (The LR finder counts batches instead.)"
