@@ -26,7 +26,7 @@ def default_device():
 def to_device(b, device=None):
     "Move tensor `b`, or every tensor inside lists, tuples and dicts `b`, to `device` (default: `default_device()`)."
     device = default_device() if device is None else device
-    if isinstance(b, torch.Tensor): return b.to(device, non_blocking=True)
+    if isinstance(b, torch.Tensor): return b.to(device, non_blocking=torch.device(device).type == 'cuda')  # to the CPU, wait for the copy
     if isinstance(b, (list, tuple)): return type(b)(to_device(o, device) for o in b)
     if isinstance(b, dict): return {k: to_device(v, device) for k, v in b.items()}
     return b

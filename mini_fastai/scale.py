@@ -223,7 +223,8 @@ def _setup_distrib(learn, cuda_id, sync_bn, timeout, stack):
     ddp = DistributedDataParallel(model, device_ids=[cuda_id] if cuda else None)  # sends rank 0's weights to all
     seed = _shared_seed(device)
     learn.model, learn.device = model, device
-    learn.dls = DataLoaders(distrib_dl(old['dls'].train, True, seed), distrib_dl(old['dls'].valid, False), device=device)
+    learn.dls = DataLoaders(distrib_dl(old['dls'].train, True, seed), distrib_dl(old['dls'].valid, False), device=device,
+                            n_inp=getattr(old['dls'], 'n_inp', None))
     if dist.get_rank() != 0:
         learn.logger = noop
         stack.enter_context(learn.removed_cbs(ProgressCallback))

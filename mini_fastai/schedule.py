@@ -105,7 +105,9 @@ class ParamScheduler(Callback):
         for n, f in self.scheds.items():
             v = [_hyper_value(s(pct)) for s in f] if isinstance(f, (list, tuple)) else _hyper_value(f(pct))
             self.opt.set_hyper(n, v)
-    def before_batch(self): self._update_val(self.pct_train)
+    def before_batch(self):
+        if self.pct_train is None: raise ValueError(f"{type(self).__name__} follows pct_train, which needs the number of batches: the training DataLoader has no length")
+        self._update_val(self.pct_train)
     def after_batch(self):
         h = self.opt.hypers[-1]
         for n in self.scheds: self.hps[n].append(h[n])
