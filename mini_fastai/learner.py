@@ -275,27 +275,16 @@ def _end_cleanup(self:Learner):
 # %% ../nbs/05_learner.ipynb #b7d1e5a1
 @patch
 def _split(self:Learner, b):
-    "Split batch `b` into inputs `xb` and targets `yb` (tuples): all but the last are inputs, unless `dls.n_inp` says; in a dict, `target_keys` are the targets."
-    if self.target_keys is not None or isinstance(b, Mapping): return self._split_dict(b)
+    "Split batch `b` into inputs `xb` and targets `yb` (tuples): all but the last are inputs, unless `dls.n_inp` says."
     if isinstance(b, torch.Tensor): b = (b,)
     n_inp = getattr(self.dls, 'n_inp', None)
     if n_inp is None: n_inp = 1 if len(b) == 1 else len(b) - 1
     self.xb, self.yb = tuple(b[:n_inp]), tuple(b[n_inp:])
 
 @patch
-def _split_dict(self:Learner, b):
-    keys = _as_list(self.target_keys)
-    if not isinstance(b, Mapping): raise TypeError(f"target_keys={self.target_keys!r} is for batches that are dicts, but this batch is a {type(b).__name__}")
-    if not keys: raise ValueError(f"The batch is a dict with keys {list(b)}: say which are the targets with Learner(..., target_keys='labels'); the others go to the model as keyword arguments.")
-    missing = [k for k in keys if k not in b]
-    if missing and (self.training or len(missing) < len(keys)):
-        raise ValueError(f"target_keys {missing} are not in the batch, which has keys {list(b)}")
-    self.xb, self.yb = ({k: v for k, v in b.items() if k not in keys},), tuple(b[k] for k in keys if k in b)
-
-@patch
 def _call_model(self:Learner, xb):
-    "The model's output for inputs `xb`: `model(*xb)`, or `model(**xb[0])` when the batches are dicts (`target_keys`)."
-    return self.model(*xb) if self.target_keys is None else self.model(**xb[0])
+    "The model's output for the inputs `xb`: `model(*xb)`."
+    return self.model(*xb)
 
 # %% ../nbs/05_learner.ipynb #5dc76b3c
 def _get_mom(g):

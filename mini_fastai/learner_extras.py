@@ -518,6 +518,28 @@ def show_training_loop(self:Learner):
     for e in ('after_cancel_validate', 'after_validate', 'after_cancel_epoch', 'after_epoch'): show(1, e)
     for e in ('after_cancel_fit', 'after_fit'): show(0, e)
 
+# %% ../nbs/11_learner_extras.ipynb #e672dfff
+_split_tuple = getattr(Learner._split, '_tuples', Learner._split)   # the Learner chapter's: batches that are tuples
+
+@patch
+def _split(self:Learner, b):
+    "Split batch `b` into inputs `xb` and targets `yb` (tuples): a dict by `target_keys`, the others going to the model; a tuple as `n_inp` says."
+    if self.target_keys is None and not isinstance(b, Mapping): return _split_tuple(self, b)
+    keys = _as_list(self.target_keys)
+    if not isinstance(b, Mapping): raise TypeError(f"target_keys={self.target_keys!r} is for batches that are dicts, but this batch is a {type(b).__name__}")
+    if not keys: raise ValueError(f"The batch is a dict with keys {list(b)}: say which are the targets with Learner(..., target_keys='labels'); the others go to the model as keyword arguments.")
+    missing = [k for k in keys if k not in b]
+    if missing and (self.training or len(missing) < len(keys)):
+        raise ValueError(f"target_keys {missing} are not in the batch, which has keys {list(b)}")
+    self.xb, self.yb = ({k: v for k, v in b.items() if k not in keys},), tuple(b[k] for k in keys if k in b)
+
+Learner._split._tuples = _split_tuple
+
+@patch
+def _call_model(self:Learner, xb):
+    "The model's output for inputs `xb`: `model(*xb)`, or `model(**xb[0])` when the batches are dicts (`target_keys`)."
+    return self.model(*xb) if self.target_keys is None else self.model(**xb[0])
+
 # %% ../nbs/11_learner_extras.ipynb #ff3fc704
 @patch
 def _model_file(self:Learner, file):
