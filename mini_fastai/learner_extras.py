@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from .data import DataLoaders, to_device, atomic_write
 from .learner import (Learner, Callback, Metric, AvgMetric, CancelFitException, noop, _scalar, _events, _inner_loop,
     _n_batches, _as_list)
-import mini_fastai.schedule   # `fit_one_cycle` and `lr_find`, whose callbacks the checks below recognise by name
+from .schedule import _dl_generators  # also adds `fit_one_cycle` and `lr_find`, whose callbacks the checks below recognise by name
 
 # %% ../nbs/11_learner_extras.ipynb #c23daa29
 def _shapes(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
@@ -59,17 +59,9 @@ def _first_items(xb, yb, n=2):
     if len(sizes) > 1 or sizes.pop() <= n: return None
     return _map_tensors(lambda t: t[:n], xb), _map_tensors(lambda t: t[:n], yb)
 
-def _dl_generators(dl):
-    "The `torch.Generator`s that `dl` (or its sampler) draws from when an epoch starts."
-    gens = []
-    for o in (dl, getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)):
-        g = getattr(o, 'generator', None)
-        if isinstance(g, torch.Generator) and all(g is not h for h in gens): gens.append(g)
-    return gens
-
 def _peek_batch(dl):
     "The first batch of `dl`, with every random number generator it draws from left as it was."
-    gens = _dl_generators(dl)
+    gens = _dl_generators([dl])   # the schedules chapter's: the generators of the DataLoaders
     states = [g.get_state() for g in gens]
     try:
         with torch.random.fork_rng(devices=[]): return next(iter(dl))
