@@ -390,7 +390,7 @@ class _FinderDone(Callback):
         lrs = self.recorder.lrs
         if not lrs: return
         msg = f"LR Finder is complete ({len(lrs)} batches, lr {lrs[0]:.1e} to {lrs[-1]:.1e})"
-        msg += "." if self.show_plot else ", type learn.recorder.plot() to see the graph."
+        msg += "." if self.show_plot else ", type learn.recorder.plot_lr_find() to see the graph."
         bar = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
         if bar is not None: bar.write(msg)
         elif not self.quiet: print(msg)
