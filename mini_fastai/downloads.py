@@ -1,4 +1,4 @@
-"""Under the hood: the download path for full-size data sets — a cache folder, a progress bar, a deadline, a checksum, an atomic move and an extraction that can neither write outside the cache nor fill the disk — tested offline against a server on this machine.
+"""Under the hood: the download path for full-size data sets — a cache folder, a progress bar, a deadline, a checksum, an atomic move and an extraction that can neither write outside the cache nor fill the disk — tested offline against a server on this machine — and, first, the guarantees of the data chapter's files and image folders.
 
 Docs: https://mini-fastai.github.io/mini_fastai/downloads.html.md"""
 
