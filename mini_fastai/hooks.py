@@ -157,7 +157,7 @@ class ActivationStats(HookCallback):
 
     def before_fit(self):
         super().before_fit()
-        self._batches, self._n_values, self._outs, self._stats = [], [], {}, None
+        self._batches, self._n_values, self._outs = [], [], {}
         paths = {m: p for p, m in self.model.named_modules()}
         self.layer_names = [f"{paths.get(m, '?') or 'model'} ({type(m).__name__})" for m in self.hooked_modules]
 
@@ -176,10 +176,9 @@ class ActivationStats(HookCallback):
 
     @property
     def stats(self):
-        "All recorded batches, `[n_batches, n_layers, 3 (+40)]`: copied to the CPU when read (once), never during training."
+        "All recorded batches, `[n_batches, n_layers, 3 (+40)]`: copied to the CPU when read, never during training."
         if not self._batches: raise ValueError("No activation statistics recorded yet: fit a Learner with this callback first")
-        if self._stats is None or len(self._stats) < len(self._batches): self._stats = torch.stack(self._batches).cpu()
-        return self._stats
+        return torch.stack(self._batches).cpu()
 
     def _layer(self, idx):
         if not isinstance(idx, numbers.Integral): raise TypeError(f"the layer index `idx` must be an integer, got {idx!r}")
@@ -201,9 +200,9 @@ def _layer_name(self, idx): return self.layer_names[idx]
 @patch
 def plot_layer_stats(self:ActivationStats, idx, figsize=(12, 3)):
     "Mean, std and % of activations near zero of layer `idx`, against the training batch."
-    fig, axs = subplots(1, 3, figsize=figsize, layout='tight')
-    for o, ax, title in zip(self.layer_stats(idx) * torch.tensor([[1.], [1.], [100.]]), axs, ('mean', 'std', '% near zero')): ax.plot(o); ax.set(title=title, xlabel='batch')
-    fig.suptitle(_layer_name(self, idx))
+    axs = subplots(1, 3, figsize=figsize, layout='tight')[1]
+    for o, ax, title in zip(self.layer_stats(idx) * torch.tensor([[1.], [1.], [100.]]), axs, ('mean', 'std', '% near zero')):
+        ax.plot(o); ax.set(title=f'{title}: {_layer_name(self, idx)}', xlabel='batch')
     return axs
 
 @patch
