@@ -9,7 +9,7 @@ __all__ = ['default_device', 'to_device', 'mnist_sample', 'DataLoaders', 'atomic
            'subplots', 'show_images', 'image2tensor', 'ImageDataLoaders', 'channel_stats']
 
 # %% ../nbs/02_data.ipynb #e4a36d94
-import contextlib, functools, hashlib, io, math, os, tempfile
+import contextlib, functools, hashlib, io, math, os
 from importlib import resources
 from pathlib import Path
 import numpy as np

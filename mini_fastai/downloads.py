@@ -8,7 +8,7 @@ Docs: https://mini-fastai.github.io/mini_fastai/downloads.html.md"""
 __all__ = ['URLs', 'data_home', 'file_sha256', 'download_url', 'safe_extract', 'untar_data']
 
 # %% ../nbs/13_downloads.ipynb #33494667
-import contextlib, functools, errno, glob, hashlib, http.client, os, shutil, socket, tarfile, threading, urllib.error, urllib.parse, urllib.request, zlib
+import contextlib, errno, glob, hashlib, http.client, os, shutil, socket, tarfile, threading, urllib.error, urllib.parse, urllib.request, zlib
 from pathlib import Path
 from .data import atomic_write
 try: import fcntl

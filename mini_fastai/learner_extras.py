@@ -71,9 +71,7 @@ def _peek_batch(dl):
 @patch
 def check_one_batch(self:Learner):
     "Run model, loss and metrics on one training batch; raise a clear error for the mistakes that would not crash or would crash obscurely."
-    try: n = len(self.dls.train)
-    except TypeError: n = None
-    if n == 0: raise ValueError("The training DataLoader is empty (0 batches): check the data set's length, `batch_size` and `drop_last`.")
+    if _n_batches(self.dls.train) == 0: raise ValueError("The training DataLoader is empty (0 batches): check the data set's length, `batch_size` and `drop_last`.")
     if self.dls.valid is not None and _n_batches(self.dls.valid) == 0:
         warnings.warn("The validation DataLoader is empty (0 batches): the epoch table will have no validation loss or metrics, "
                       "and trackers (SaveModelCallback, EarlyStoppingCallback) nothing to monitor.")
@@ -106,7 +104,7 @@ def _check_batch(self:Learner, xb, yb):
                         "(`self.register_buffer(name, tensor)`), or pass `device=` to the Learner.") from e
                 if 'dtype' in str(e) or 'scalar type' in str(e):
                     raise TypeError(f"Model and data have different dtypes: {e} (model parameters {sorted(_dtypes(self.model.parameters()))}, "
-                                    f"batch inputs {sorted(_dtypes(_tensors(xb)))}). Convert one to the other, e.g. `model.float()` or "
+                                    f"batch inputs {sorted(_dtypes(t for t in _leaves(xb) if isinstance(t, torch.Tensor)))}). Convert one to the other, e.g. `model.float()` or "
                                     "the inputs with `.float()` in the data set.") from e
                 raise
             if not len(yb): return
@@ -131,11 +129,6 @@ def _check_batch(self:Learner, xb, yb):
         self.xb, self.yb = (None,), (None,)
 
 def _dtypes(ts): return {str(t.dtype).replace('torch.', '') for t in ts}
-def _tensors(o):
-    "The tensors in `o`, a tensor or nested tuples, lists and dicts of them."
-    if isinstance(o, torch.Tensor): return [o]
-    if isinstance(o, Mapping): o = list(o.values())
-    return [t for x in o for t in _tensors(x)] if isinstance(o, (list, tuple)) else []
 
 def _last_batch_size(dl):
     "How many items the last batch of `dl` has, when its sampler is plain (`None` if unknown or `drop_last`)."
@@ -490,9 +483,8 @@ def ordered_cbs(self:Learner, event):
     if self._handlers is None: self._build_handlers()
     return [cb for cb, _ in self._handlers[event]]
 
-_train_batch = ['before_batch', 'after_pred', 'after_loss', 'before_backward', 'after_cancel_backward', 'after_backward',
-                'before_step', 'after_cancel_step', 'after_step', 'after_cancel_batch', 'after_batch']
-_valid_batch = ['before_batch', 'after_pred', 'after_loss', 'after_cancel_batch', 'after_batch']
+_train_batch = [e for e in _events if e in _inner_loop]                                   # in the order they fire
+_valid_batch = [e for e in _train_batch if 'backward' not in e and 'step' not in e]   # no backward pass, no step
 
 @patch
 def show_training_loop(self:Learner):
@@ -596,10 +588,11 @@ def load(self:Learner, file, device=None, with_opt=True, strict=True):
     check_checkpoint(path)
     try: state = torch.load(path, map_location=device if device is not None else self.device, weights_only=True)
     except Exception as e: raise ValueError(f"{path} could not be read as a checkpoint: {e}") from e
-    sd = state['model'] if _is_learner_state(state) else state
+    ours = _is_learner_state(state)
+    sd = state['model'] if ours else state
     _check_model_state(self.model, sd, strict, path)
     if self.opt is None: self.create_opt()
-    load_opt = with_opt and _is_learner_state(state) and self._opt_state_fits(state, path)
+    load_opt = with_opt and ours and self._opt_state_fits(state, path)
     self.model.load_state_dict(sd, strict=strict)
     if load_opt: self.opt.load_state_dict(state['opt'])
     return self
