@@ -2,12 +2,14 @@
 
     python benchmarks/run.py            # full run: 5 timed rounds, ActivationStats at bs 64 and 512, 1,000 batches for memory
     python benchmarks/run.py --quick    # 3 rounds, ActivationStats at bs 64, 250 batches (under 2 minutes on 2 CPU cores)
-
-`ActivationStats` is what `from mini_fastai.all import *` gives (the hooks chapter's class); `FastActivationStats`
-(the fast statistics chapter's packed engine, a subclass) is timed beside it.
     python benchmarks/run.py --save     # also write benchmarks/results.json and benchmarks/results.md
 
-Method: one workload (chapter 13's `simple_cnn` with batch norm on `mnist_sample()`); every contender starts from
+`ActivationStats` is what `from mini_fastai.all import *` gives (the hooks chapter's class); `FastActivationStats`
+(the fast statistics chapter's packed engine, a subclass) is timed beside it. The Learner is the one practitioners
+get: with the Learner extras' default callbacks (the check of one batch before training, the stop at a loss that
+is not a number).
+
+Method: one workload (the convolutions chapter's `simple_cnn`, with batch norm, on `mnist_sample()`); every contender starts from
 the same initial weights (a copied `state_dict`) and reads the same `DataLoader` objects; timed runs are interleaved
 (A B C, B C A, ...), the first round is a discarded warm-up, and each figure is the median of the timed rounds.
 A ratio is the median over rounds of the ratio measured within a round, so that a change of machine load between
@@ -80,7 +82,7 @@ def make_model():
     try:
         from mini_fastai.conv import simple_cnn
         return simple_cnn(n_out=10, chans=(1, 8, 16, 32, 64), first_ks=5, bn=True), 'mini_fastai.conv.simple_cnn'
-    except (ImportError, TypeError): return _local_simple_cnn(), 'local copy of chapter 13 simple_cnn'
+    except (ImportError, TypeError): return _local_simple_cnn(), 'local copy of the convolutions chapter simple_cnn'
 
 class Workload:
     "Data, initial weights and `DataLoader`s shared by every contender."
@@ -167,8 +169,8 @@ def _mini_activation_stats(fast=False):
     return AS
 
 def _mini_modules():
-    "Import the mini_fastai modules that patch `Learner` (schedules: `fit_one_cycle`, `lr_find`), whichever exist."
-    for m in ('mini_fastai.schedule', 'mini_fastai.hooks', 'mini_fastai.fast_stats'):
+    "Import what `from mini_fastai.all import *` adds to `Learner`: schedules (`fit_one_cycle`, `lr_find`), the extras' default callbacks, the hooks."
+    for m in ('mini_fastai.schedule', 'mini_fastai.learner_extras', 'mini_fastai.hooks', 'mini_fastai.fast_stats'):
         with contextlib.suppress(ImportError): __import__(m)
 
 def mini_learner(wl, bs, cbs=None):

@@ -42,11 +42,16 @@ def _read_mnist(data):
         raise RuntimeError(f"{_mnist_file()} is damaged (its SHA-256 is not the one it shipped with): reinstall mini_fastai")
     with np.load(io.BytesIO(data), allow_pickle=False) as f: return f['x'], f['y']
 
-@functools.lru_cache(maxsize=None)
-def _mnist_sample(n_valid_per_class, seed):
+@functools.cache
+def _mnist_arrays():
+    "The bundled digits, read, checked and decompressed once per process."
     try: data = _mnist_file().read_bytes()
     except FileNotFoundError: raise FileNotFoundError(f"{_mnist_file()} is missing: reinstall mini_fastai") from None
-    x, y = _read_mnist(data)
+    return _read_mnist(data)
+
+@functools.lru_cache(maxsize=None)
+def _mnist_sample(n_valid_per_class, seed):
+    x, y = _mnist_arrays()
     x = torch.from_numpy(x.astype(np.float32) / 255.).view(-1, 1, 28, 28)
     y = torch.from_numpy(y.astype(np.int64))
     rng = np.random.default_rng(seed)
@@ -109,16 +114,22 @@ def _to_pil(im):
     return Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)  # mode 'L' (gray) or 'RGB'
 
 # %% ../nbs/02_data.ipynb #22d843fd
+def _tmp_sibling(path, suffix):
+    "A hidden name beside `path` for a temporary file or folder: `.{name}.<12 random hex digits>{suffix}`."
+    return path.parent/f".{path.name}.{os.urandom(6).hex()}{suffix}"
+
+def _create_new(path, mode='wb'):
+    "Open `path` for writing as a new file — never one that exists (`O_EXCL`) — with the permissions `open` gives (0o666 less the umask)."
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0), 0o666), mode)
+
 @contextlib.contextmanager
 def atomic_write(path, mode='wb', suffix='.tmp'):
     "Open a hidden temporary file beside `path`; when the block ends without error move it onto `path` in one step, else delete it."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent/f".{path.name}.{os.urandom(6).hex()}{suffix}"
-    # O_EXCL: a new file, ours alone; 0o666 less the umask: the permissions `open(path, 'w')` gives
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0), 0o666)
+    tmp = _tmp_sibling(path, suffix)
     try:
-        with os.fdopen(fd, mode) as f: yield f
+        with _create_new(tmp, mode) as f: yield f
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
@@ -252,8 +263,8 @@ def _image_files(folder):
     "The image files in `folder` and its sub-folders, sorted; hidden files and folders are skipped, links to folders not entered."
     files = []
     for root, dirs, names in os.walk(folder):  # os.walk does not enter links to folders: a link loop cannot repeat files
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
-        files += [Path(root)/n for n in sorted(names) if not n.startswith('.') and n.lower().endswith(_IMAGE_EXTS)]
+        dirs[:] = sorted(d for d in dirs if _visible(Path(d)))
+        files += [Path(root)/n for n in sorted(names) if _visible(Path(n)) and n.lower().endswith(_IMAGE_EXTS)]
     return files
 
 class _ImageFolder(torch.utils.data.Dataset):

@@ -8,9 +8,9 @@ Docs: https://mini-fastai.github.io/mini_fastai/downloads.html.md"""
 __all__ = ['URLs', 'data_home', 'file_sha256', 'download_url', 'safe_extract', 'untar_data']
 
 # %% ../nbs/13_downloads.ipynb #33494667
-import contextlib, errno, glob, hashlib, http.client, os, shutil, socket, tarfile, threading, urllib.error, urllib.parse, urllib.request, zlib
-from pathlib import Path
-from .data import atomic_write
+import contextlib, errno, glob, re, hashlib, http.client, os, shutil, socket, tarfile, threading, urllib.error, urllib.parse, urllib.request, zlib
+from pathlib import Path, PureWindowsPath
+from .data import atomic_write, _tmp_sibling, _create_new
 try: import fcntl
 except ImportError: fcntl = None  # Windows: no file locks (see `_cache_lock`)
 
@@ -122,7 +122,6 @@ def _fetch(url, f, show_progress, timeout, chunk_size, on_chunk=None):
             except (http.client.IncompleteRead, ConnectionError) as e: raise ConnectionError(f"got {n:,} bytes, then: {e!r}") from e
             if deadline.expired: raise ConnectionError("cut off")
             if total is not None and n != total: raise ConnectionError(f"got {n:,} of the {total:,} bytes announced")
-            if pbar is not None and n < total: pbar.update(total)
     except Exception as e:  # e.g. a half-read status line: the deadline is the cause
         if deadline.expired: raise TimeoutError(f"it took longer than timeout={timeout} s ({n:,} bytes had arrived)") from e
         raise
@@ -151,8 +150,9 @@ def download_url(url, dest, sha256=None, show_progress=True, timeout=3600, chunk
 # %% ../nbs/13_downloads.ipynb #d30934bd
 def _member_path(m):
     "The path of tar member `m` as a tuple of names, or why it cannot be extracted safely (a string)."
-    if m.name.startswith(('/', '\\')) or os.path.isabs(m.name): return "is an absolute path"
-    parts = tuple(p for p in m.name.split('/') if p not in ('', '.'))
+    win = PureWindowsPath(m.name)  # `\\` separates folders and `C:` names a drive where the archive may be extracted
+    if m.name.startswith(('/', '\\')) or os.path.isabs(m.name) or win.drive: return "is an absolute path"
+    parts = tuple(p for p in re.split(r'[/\\]', m.name) if p not in ('', '.'))
     if '..' in parts: return "has a '..' component"
     if m.issym(): return f"is a symbolic link (to {m.linkname!r})"
     if m.islnk(): return f"is a hard link (to {m.linkname!r})"
@@ -200,18 +200,12 @@ def safe_extract(archive, dest, max_bytes=None, max_members=None):
             dest.mkdir(parents=True, exist_ok=True)
             if n_bytes > (free := shutil.disk_usage(dest).free):
                 raise OSError(errno.ENOSPC, f"{archive} expands to {n_bytes:,} bytes, but the disk holding {dest} has {free:,} free")
-            written = 0
             for m, parts in members:
                 path = dest.joinpath(*parts)
                 if m.isdir(): path.mkdir(parents=True, exist_ok=True); continue
                 path.parent.mkdir(parents=True, exist_ok=True)
-                # O_EXCL: a new file, never one that exists — so never a file reached through a link
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0), 0o666)
-                with os.fdopen(fd, 'wb') as out, tf.extractfile(m) as src:
-                    while chunk := src.read(1 << 20):
-                        written += len(chunk)
-                        if written > max_bytes: raise ValueError(f"{archive} wrote more than max_bytes={max_bytes:,} bytes")
-                        out.write(chunk)
+                # a new file, never one that exists — so never a file reached through a link
+                with _create_new(path) as out, tf.extractfile(m) as src: shutil.copyfileobj(src, out, 1 << 20)
     except (tarfile.TarError, EOFError, zlib.error) as e:
         raise ValueError(f"{archive} is not a complete, readable tar archive ({e}); delete it and try again") from e
     return dest
@@ -248,7 +242,7 @@ def _leftovers(folder, name, suffixes):
 def _extract_into_place(archive, dest, max_bytes=None, max_members=None):
     "Extract `archive` into a new hidden folder, then rename the result to `dest` (replacing an old `dest`)."
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent/f".{dest.name}.{os.urandom(6).hex()}.partial"
+    tmp = _tmp_sibling(dest, '.partial')
     tmp.mkdir()  # (not `mkdtemp`, which makes it private: the data folder gets the permissions of any new folder)
     try:
         safe_extract(archive, tmp, max_bytes, max_members)

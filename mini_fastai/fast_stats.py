@@ -208,7 +208,7 @@ def _summarize(self:FastActivationStats):
     if not outs: return
     if len(outs) == len(self.hooked_modules):
         b = self._buffers[self._cur]
-        buf, lens = _pack([self._checked(m, *outs[m]) for m in self.hooked_modules], b.work)
+        buf, lens = _pack([self._checked(m, *outs[m]) for m in self.hooked_modules], b.work, torch.device('cpu') if self.cpu else None)
         if self._copy_all: self._kept, self._copy_all = {m: k for m, k in self._kept.items() if m in self._copied}, False
         if self._worker is None: res = self._summary(buf, lens, b.work)
         else: res = b.future = self._worker.submit(self._summary, buf, lens, b.work)

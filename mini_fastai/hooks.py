@@ -152,7 +152,7 @@ class ActivationStats(HookCallback):
     order = -20
     def __init__(self, with_hist=False, every=None, modules=None, remove_end=True, include_paramless=False, cpu=False, hist_range=(0., 10.)):
         if not hist_range[0] < hist_range[1]: raise ValueError(f"hist_range must be (lo, hi) with lo < hi, got {hist_range!r}")
-        super().__init__(modules=modules, every=every, remove_end=remove_end, cpu=cpu, include_paramless=include_paramless)
+        super().__init__(modules=modules, every=every, remove_end=remove_end, detach=False, cpu=cpu, include_paramless=include_paramless)
         self.with_hist, self.hist_range, self._batches = with_hist, tuple(map(float, hist_range)), []
 
     def before_fit(self):
@@ -164,7 +164,7 @@ class ActivationStats(HookCallback):
     def hook(self, m, i, o):
         "Summarize the output of `m` at once, where it is; if `m` runs twice, its last call counts."
         if not isinstance(o, torch.Tensor): raise TypeError(f"ActivationStats records modules that return one tensor; {type(m).__name__} returned {type(o).__name__}")
-        if self.recording: self._outs[m] = _activation_summary(o, self.with_hist, self.hist_range), o.numel()
+        if self.recording: self._outs[m] = _activation_summary(o, self.with_hist, self.hist_range).to('cpu' if self.cpu else o.device), o.numel()
 
     def after_batch(self):
         "Keep the batch's summaries: one `[n_layers, 3 (+40)]` tensor, on the device."
@@ -181,9 +181,10 @@ class ActivationStats(HookCallback):
         return torch.stack(self._batches).cpu()
 
     def _layer(self, idx):
+        s = self.stats
         if not isinstance(idx, numbers.Integral): raise TypeError(f"the layer index `idx` must be an integer, got {idx!r}")
-        if not -self.stats.shape[1] <= idx < self.stats.shape[1]: raise IndexError(f"layer index {idx} out of range: {self.stats.shape[1]} layers were recorded")
-        return self.stats[:, idx]
+        if not -s.shape[1] <= idx < s.shape[1]: raise IndexError(f"layer index {idx} out of range: {s.shape[1]} layers were recorded")
+        return s[:, idx]
 
     def layer_stats(self, idx):
         "Mean, std and fraction near zero of layer `idx`, per recorded batch: a `[3, n_batches]` tensor."

@@ -138,10 +138,13 @@ class _Resumed:
     def __init__(self, f, start, n): self.f, self.start, self.n = f, start, n
     def __call__(self, pos): return self.f((self.start + pos * (self.n - self.start)) / self.n)
 
-def _check_epochs(n_epoch, start_epoch):
-    "Refuse, before anything changes, an `n_epoch` that is not a whole number >= 1, or a `start_epoch` outside it."
+def _check_fit_args(n_epoch, start_epoch, pct_start=0., **divs):
+    "Refuse, before anything changes, an `n_epoch` not a whole number >= 1, a `start_epoch` outside it, a `pct_start` outside [0, 1], or a divisor in `divs` not positive."
     if not (isinstance(n_epoch, numbers.Integral) and n_epoch >= 1): raise ValueError(f"n_epoch must be a whole number >= 1, got {n_epoch!r}")
     if not 0 <= start_epoch < n_epoch: raise ValueError(f"start_epoch must be in [0, {n_epoch}), got {start_epoch}")
+    if not 0 <= pct_start <= 1: raise ValueError(f"pct_start must be in [0, 1], got {pct_start}")
+    if not all(v > 0 for v in divs.values()):
+        raise ValueError(f"{' and '.join(divs)} must be positive, got {', '.join(f'{k}={v}' for k, v in divs.items())}")
 
 def _resume(scheds, start_epoch, n_epoch):
     if start_epoch == 0: return scheds
@@ -166,9 +169,7 @@ def _lr_array(self:Learner, lr, reset_opt):
 def fit_one_cycle(self:Learner, n_epoch, lr_max=None, div=25., div_final=1e5, pct_start=0.25, wd=None,
                   moms=None, cbs=None, reset_opt=False, start_epoch=0):
     "Fit `n_epoch` epochs with the 1cycle policy: cosine warm-up to `lr_max` then annealing; momentum the other way."
-    _check_epochs(n_epoch, start_epoch)
-    if not 0 <= pct_start <= 1: raise ValueError(f"pct_start must be in [0, 1], got {pct_start}")
-    if not (div > 0 and div_final > 0): raise ValueError(f"div and div_final must be positive, got div={div}, div_final={div_final}")
+    _check_fit_args(n_epoch, start_epoch, pct_start, div=div, div_final=div_final)
     lr_max = self._lr_array(lr_max, reset_opt)
     scheds = {'lr': combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final),
               'mom': combined_cos(pct_start, *(self.moms if moms is None else moms))}
@@ -179,9 +180,7 @@ def fit_one_cycle(self:Learner, n_epoch, lr_max=None, div=25., div_final=1e5, pc
 def fit_flat_cos(self:Learner, n_epoch, lr=None, div_final=1e5, pct_start=0.75, wd=None, cbs=None,
                  reset_opt=False, start_epoch=0):
     "Fit `n_epoch` epochs at a flat `lr`, annealed with a cosine to `lr/div_final` after the first `pct_start` of training."
-    _check_epochs(n_epoch, start_epoch)
-    if not 0 <= pct_start <= 1: raise ValueError(f"pct_start must be in [0, 1], got {pct_start}")
-    if not div_final > 0: raise ValueError(f"div_final must be positive, got {div_final}")
+    _check_fit_args(n_epoch, start_epoch, pct_start, div_final=div_final)
     lr = self._lr_array(lr, reset_opt)
     self._fit_sched(n_epoch, {'lr': combined_cos(pct_start, lr, lr, lr / div_final)}, cbs=cbs, wd=wd, start_epoch=start_epoch)
 
@@ -194,7 +193,7 @@ def fit_sgdr(self:Learner, n_cycles, cycle_len, lr_max=None, cycle_mult=2, cbs=N
         raise ValueError(f"fit_sgdr needs whole numbers n_cycles, cycle_len, cycle_mult >= 1, got {n_cycles}, {cycle_len}, {cycle_mult}")
     lens = [cycle_len * cycle_mult**i for i in range(n_cycles)]
     n_epoch = sum(lens)
-    _check_epochs(n_epoch, start_epoch)
+    _check_fit_args(n_epoch, start_epoch)
     lr_max = self._lr_array(lr_max, reset_opt)
     scheds = {'lr': combine_scheds([l / n_epoch for l in lens], [SchedCos(lr_max, 0) for _ in lens])}
     self._fit_sched(n_epoch, scheds, cbs=cbs, wd=wd, start_epoch=start_epoch)
@@ -427,6 +426,7 @@ def plot(self:Recorder, skip_end=5, suggestion=True, ax=None):
     lr = self.min_grad_lr
     ax = self.plot_lr_find(skip_end=skip_end, ax=ax)
     lrs, losses = np.array(self.lrs, dtype=float), _loss_array(self.losses)
+    if skip_end: lrs, losses = lrs[:-skip_end], losses[:-skip_end]   # the curve as drawn
     ok = np.isfinite(losses)
     if suggestion and np.isfinite(lr):
         ax.plot(lr, np.interp(np.log(lr), np.log(lrs[ok]), losses[ok]), 'ro', label=f'min numerical gradient: {lr:.2e}')

@@ -78,3 +78,22 @@ def test_nothing_declared_where_the_extension_registered_its_operators():
         print('ok')
     """)
     assert res.returncode == 0, res.stderr
+
+def test_import_torchvision_falls_back_when_the_hook_gets_no_cue():
+    "If a torchvision release no longer imports the module the hook waits for, `import_torchvision()` declares what is missing and imports again."
+    res = run_py("""
+        import sys, torch
+        try:
+            import torchvision
+            print('plain import works: nothing to fall back from')
+            sys.exit(0)
+        except RuntimeError: pass
+        for k in [k for k in sys.modules if k.startswith('torchvision')]: del sys.modules[k]
+        import mini_fastai
+        mini_fastai.compat._DeclareMissingTorchvisionOps.cue = 'no.such.module'   # the hook never fires
+        tv = mini_fastai.compat.import_torchvision()
+        from torchvision.transforms import v2
+        assert mini_fastai.compat._torchvision_lib is not None   # declared by the fallback
+        print('fallback declared the schemas')
+    """)
+    assert res.returncode == 0, res.stderr

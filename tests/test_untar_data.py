@@ -115,6 +115,8 @@ def test_truncated_download(server, tmp_path, how):
     ([('ok/link', '->', '../../..'), ('ok/link/escape.txt', b'gotcha')], "member 'ok/link' is a symbolic link"),
     ([('ok/hard', '=>', '../../escape.txt')], "member 'ok/hard' is a hard link"),
     ([('ok/pipe', 'fifo')], 'device file or a pipe'),
+    ([('ok\\..\\..\\escape.txt', b'gotcha')], "'..' component"),   # Windows' separator
+    ([('C:escape.txt', b'gotcha')], 'absolute path'),                 # a drive-relative name on Windows
 ])
 def test_malicious_archive_refused(server, tmp_path, members, why):
     name = f'evil{abs(hash(str(members)))}'
@@ -124,7 +126,6 @@ def test_malicious_archive_refused(server, tmp_path, members, why):
         untar_data(url, base=base, show_progress=False)
     assert why in str(e.value)
     assert_clean(base, name)  # nothing extracted, no temporary folder, the refused archive dropped
-    assert leftovers(base) == []
     assert not (tmp_path/'escape.txt').exists() and not (base/'escape.txt').exists()
     assert not Path('/tmp/mini_fastai_abs_escape.txt').exists()
 

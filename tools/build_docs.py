@@ -81,7 +81,12 @@ def process_notebooks():
 
 # ---------------------------------------------------------------------------------------------------------------
 # 2a. API entries from exported cells
-def _src(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+def _src(cell): return _text(cell['source'])
+
+
+def _strip_directives(src):
+    "`src` without its `#|` directive lines."
+    return '\n'.join(l for l in src.splitlines() if not _directive.match(l))
 
 
 def _fence(text, char='`'):
@@ -170,7 +175,7 @@ def _def_entry(node, module, source, live, src):
         init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == '__init__'), None)
         if init is not None and 'delegates' not in [_deco_name(d) for d in init.decorator_list]:
             args = _args_text(init.args, src, drop_first=True)
-        else: args = _signature_text(live(node.name)) if live(node.name) is not None else ''
+        else: args = _signature_text(obj) if (obj := live(node.name)) is not None else ''
         return Entry('class', module, node.name, args or None, doc, source)
     patched = 'patch' in decos and (node.args.posonlyargs or node.args.args)
     first = (node.args.posonlyargs or node.args.args)[0] if patched else None
@@ -185,7 +190,7 @@ def _def_entry(node, module, source, live, src):
         opts = ['classmethod'] if 'classmethod' in decos else ['staticmethod'] if 'staticmethod' in decos else []
         args = _args_text(node.args, src, drop_first=not opts or opts == ['classmethod'])
         return Entry('method', module, qualname, args, doc, source, opts)
-    if 'delegates' in decos and live(node.name) is not None: args = _signature_text(live(node.name))
+    if 'delegates' in decos and (obj := live(node.name)) is not None: args = _signature_text(obj)
     else: args = _args_text(node.args, src)
     return Entry('function', module, node.name, args, doc, source)
 
@@ -232,7 +237,7 @@ class Cell2Api:
 
     def pieces(self, src, module, skip=()):
         "[('code', text) | ('entry', Entry)] for the cell `src` exported to `module`, every line shown once."
-        src = '\n'.join(l for l in src.splitlines() if not _directive.match(l))
+        src = _strip_directives(src)
         try: tree = ast.parse(src)
         except SyntaxError: return [('code', src)]
         lines, live = src.splitlines(), self.live(module)
@@ -419,7 +424,7 @@ class Page:
     def show_docs(self):
         "The names this notebook documents with an explicit `show_doc` cell."
         return [m.group(1) for c in self.nb['cells'] if c['cell_type'] == 'code'
-                for m in [_show_doc.match('\n'.join(l for l in _src(c).splitlines() if not _directive.match(l)))] if m]
+                for m in [_show_doc.match(_strip_directives(_src(c)))] if m]
 
     def api_pieces(self, api):
         "Make this page's API entries (before any page is converted, so that links can find every entry)."
@@ -430,8 +435,7 @@ class Page:
             mod = c.get('metadata', {}).get('exported')
             if mod: self.pieces[i] = api.pieces(_src(c), mod, skip=explicit)
             else:
-                body = '\n'.join(l for l in _src(c).splitlines() if not _directive.match(l))
-                m = _show_doc.match(body)
+                m = _show_doc.match(_strip_directives(_src(c)))
                 if m: self.pieces[i] = api.show_doc(m.group(1), self.module or f'{LIB}.all')
 
     def cells(self, links):
@@ -460,7 +464,6 @@ class Page:
 
 
 def _part(page):
-    if page.number is None: return PARTS[-1][0]
     return next((title for title, numbers in PARTS if page.number in numbers), PARTS[-1][0])
 
 
@@ -552,7 +555,7 @@ def vendor_mathjax():
 
 # Warnings about links, anchors, references and pages that do not exist fail the build.
 _broken = re.compile(r'xref_missing|reference target not found|undefined label|unknown document|nonexisting document|'
-                     r'Unknown target name|duplicate object description|image file not readable|'
+                     r'Unknown target name|duplicate object description|'
                      r'not readable|toctree contains reference|Unknown interpreted text role|Unknown directive type|'
                      r'failed to import|local id not found|does not contain the anchor', re.I)
 
